@@ -72,6 +72,10 @@ type Info struct {
 
 	// Metadata is the stream's dynamic metadata, by filter namespace.
 	Metadata map[string]map[string]any
+
+	// HealthCheck is set when the health_check HTTP filter identified the request as a
+	// health check; the not_health_check_filter access log filter skips such requests.
+	HealthCheck bool
 }
 
 // Downstream describes the downstream connection a stream arrived on.

@@ -1,0 +1,8 @@
+package proxy
+
+// The extensions compiled into the proxy. Each registers itself in init; adding a
+// filter is one directory and one line here.
+import (
+	_ "github.com/weftmesh/weft/internal/proxy/hcm"
+	_ "github.com/weftmesh/weft/internal/proxy/httpfilter/router"
+)

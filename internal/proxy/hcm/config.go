@@ -1,0 +1,254 @@
+package hcm
+
+import (
+	"fmt"
+	"time"
+
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/weftmesh/weft/internal/proxy/accesslog"
+	"github.com/weftmesh/weft/internal/proxy/config"
+	"github.com/weftmesh/weft/internal/proxy/httpfilter"
+	"github.com/weftmesh/weft/internal/proxy/netfilter"
+	"github.com/weftmesh/weft/internal/proxy/route"
+)
+
+// TypeURL is the type URL of the connection manager's config.
+const TypeURL = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+
+func init() {
+	netfilter.Register(netfilter.Registration{
+		TypeURL:   TypeURL,
+		Names:     []string{"envoy.filters.network.http_connection_manager", "envoy.http_connection_manager"},
+		NewConfig: func() proto.Message { return &hcmv3.HttpConnectionManager{} },
+		New: func(cfg proto.Message, deps *netfilter.Deps, _ netfilter.Handler) (netfilter.Handler, error) {
+			return New(cfg.(*hcmv3.HttpConnectionManager), deps)
+		},
+		Terminal: true,
+	})
+	config.Support(&hcmv3.HttpConnectionManager{}, "codec_type", "stat_prefix", "route_config", "http_filters",
+		"server_name", "server_header_transformation", "generate_request_id", "preserve_external_request_id",
+		"use_remote_address", "xff_num_trusted_hops", "skip_xff_append", "via", "max_request_headers_kb",
+		"common_http_protocol_options", "http_protocol_options", "http2_protocol_options",
+		"stream_idle_timeout", "request_timeout", "request_headers_timeout", "drain_timeout",
+		"delayed_close_timeout", "access_log", "upgrade_configs")
+	config.Support(&hcmv3.HttpFilter{}, "name", "typed_config")
+	config.Support(&hcmv3.HttpConnectionManager_UpgradeConfig{}, "upgrade_type", "enabled")
+	config.Support(&corev3.HttpProtocolOptions{}, "idle_timeout", "max_connection_duration", "max_headers_count",
+		"max_stream_duration", "max_requests_per_connection")
+	config.Support(&corev3.Http1ProtocolOptions{}, "accept_http_10", "default_host_for_http_10")
+	config.Support(&corev3.Http2ProtocolOptions{}, "max_concurrent_streams", "initial_stream_window_size",
+		"initial_connection_window_size")
+}
+
+// Manager is one configured connection manager. It is immutable and serves every
+// connection of its filter chain.
+type Manager struct {
+	codec     hcmv3.HttpConnectionManager_CodecType
+	stats     *Stats
+	routes    *route.Table
+	filters   []httpfilter.Filter
+	encoders  []httpfilter.Encoder
+	loggers   []httpfilter.Logger
+	accessLog accesslog.Logger
+
+	server             string // "" passes the upstream's server header through
+	generateRequestID  bool
+	preserveExternalID bool
+	useRemoteAddress   bool
+	xffTrustedHops     int
+	skipXffAppend      bool
+	via                string
+	maxHeaderBytes     int
+	maxHeaders         int
+	accept10           bool
+	default10Host      string
+	websocket          bool
+	connect            bool
+
+	idleTimeout       time.Duration
+	maxConnDuration   time.Duration
+	maxStreamDuration time.Duration
+	streamIdleTimeout time.Duration
+	requestTimeout    time.Duration
+	headersTimeout    time.Duration
+	drainTimeout      time.Duration
+
+	h2MaxStreams    uint32
+	h2StreamWindow  uint32
+	h2ConnWindow    uint32
+	maxRequestsConn int
+}
+
+// New builds a connection manager from its config.
+func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, error) {
+	scope := deps.Stats.Scope("http." + cfg.GetStatPrefix() + ".")
+	m := &Manager{
+		codec:              cfg.GetCodecType(),
+		stats:              newStats(scope).withListener(deps.ListenerScope.Scope("http." + cfg.GetStatPrefix() + ".")),
+		server:             "envoy",
+		generateRequestID:  cfg.GetGenerateRequestId() == nil || cfg.GetGenerateRequestId().GetValue(),
+		preserveExternalID: cfg.GetPreserveExternalRequestId(),
+		useRemoteAddress:   cfg.GetUseRemoteAddress().GetValue(),
+		xffTrustedHops:     int(cfg.GetXffNumTrustedHops()),
+		skipXffAppend:      cfg.GetSkipXffAppend(),
+		via:                cfg.GetVia(),
+		maxHeaderBytes:     60 << 10,
+		maxHeaders:         100,
+		streamIdleTimeout:  5 * time.Minute,
+		idleTimeout:        time.Hour,
+		drainTimeout:       5 * time.Second,
+	}
+	if err := m.limits(cfg); err != nil {
+		return nil, err
+	}
+	if err := m.upgrades(cfg); err != nil {
+		return nil, err
+	}
+	m.serverHeader(cfg)
+	deps2 := &httpfilter.Deps{Clusters: deps.Clusters, Stats: deps.Stats, StatPrefix: "http." + cfg.GetStatPrefix() + "."}
+	if err := m.buildFilters(cfg.GetHttpFilters(), deps2); err != nil {
+		return nil, err
+	}
+	rc := cfg.GetRouteConfig()
+	if rc == nil {
+		return nil, fmt.Errorf("route_config: an inline route_config is required (rds is not supported without xDS)")
+	}
+	t, err := route.New(rc, route.Options{ParseFilterConfig: parsePerFilter})
+	if err != nil {
+		return nil, fmt.Errorf("route_config: %w", err)
+	}
+	m.routes = t
+	if m.accessLog, err = accesslog.New(cfg.GetAccessLog(), deps.AccessLogs); err != nil {
+		return nil, fmt.Errorf("access_log: %w", err)
+	}
+	return m, nil
+}
+
+// limits reads the size limits and timeouts.
+func (m *Manager) limits(cfg *hcmv3.HttpConnectionManager) error {
+	if kb := cfg.GetMaxRequestHeadersKb(); kb != nil {
+		m.maxHeaderBytes = int(kb.GetValue()) << 10
+	}
+	if c := cfg.GetCommonHttpProtocolOptions(); c != nil {
+		if n := c.GetMaxHeadersCount(); n != nil {
+			m.maxHeaders = int(n.GetValue())
+		}
+		durationOr(&m.idleTimeout, c.GetIdleTimeout())
+		durationOr(&m.maxConnDuration, c.GetMaxConnectionDuration())
+		durationOr(&m.maxStreamDuration, c.GetMaxStreamDuration())
+		if n := c.GetMaxRequestsPerConnection(); n != nil {
+			m.maxRequestsConn = int(n.GetValue())
+		}
+	}
+	durationOr(&m.streamIdleTimeout, cfg.GetStreamIdleTimeout())
+	durationOr(&m.requestTimeout, cfg.GetRequestTimeout())
+	durationOr(&m.headersTimeout, cfg.GetRequestHeadersTimeout())
+	durationOr(&m.drainTimeout, cfg.GetDrainTimeout())
+	if o := cfg.GetHttpProtocolOptions(); o != nil {
+		m.accept10 = o.GetAcceptHttp_10()
+		m.default10Host = o.GetDefaultHostForHttp_10()
+	}
+	if o := cfg.GetHttp2ProtocolOptions(); o != nil {
+		m.h2MaxStreams = o.GetMaxConcurrentStreams().GetValue()
+		m.h2StreamWindow = o.GetInitialStreamWindowSize().GetValue()
+		m.h2ConnWindow = o.GetInitialConnectionWindowSize().GetValue()
+	}
+	return nil
+}
+
+func durationOr(dst *time.Duration, d interface {
+	AsDuration() time.Duration
+	IsValid() bool
+}) {
+	if d != nil && d.IsValid() {
+		*dst = d.AsDuration()
+	}
+}
+
+// upgrades reads upgrade_configs: websocket and CONNECT are refused unless enabled.
+func (m *Manager) upgrades(cfg *hcmv3.HttpConnectionManager) error {
+	for i, u := range cfg.GetUpgradeConfigs() {
+		on := u.GetEnabled() == nil || u.GetEnabled().GetValue()
+		switch t := u.GetUpgradeType(); {
+		case equalFold(t, "websocket"):
+			m.websocket = on
+		case equalFold(t, "CONNECT"):
+			m.connect = on
+		default:
+			return fmt.Errorf("upgrade_configs[%d].upgrade_type: %q is not supported", i, t)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) serverHeader(cfg *hcmv3.HttpConnectionManager) {
+	if n := cfg.GetServerName(); n != "" {
+		m.server = n
+	}
+	switch cfg.GetServerHeaderTransformation() {
+	case hcmv3.HttpConnectionManager_PASS_THROUGH:
+		m.server = ""
+	case hcmv3.HttpConnectionManager_APPEND_IF_ABSENT:
+		m.server = "" // the router adds it when the upstream did not send one
+	}
+}
+
+// buildFilters builds the HTTP filters; the router must be last.
+func (m *Manager) buildFilters(fs []*hcmv3.HttpFilter, deps *httpfilter.Deps) error {
+	if len(fs) == 0 {
+		return fmt.Errorf("http_filters: at least the router is required")
+	}
+	for i, f := range fs {
+		reg, err := httpfilter.Lookup(f.GetName(), f.GetTypedConfig())
+		if err != nil {
+			return fmt.Errorf("http_filters[%d]: %w", i, err)
+		}
+		if last := i == len(fs)-1; reg.Terminal != last {
+			return fmt.Errorf("http_filters[%d] %q: the router must be the last http filter", i, f.GetName())
+		}
+		cfg := reg.NewConfig()
+		if f.GetTypedConfig() != nil {
+			if err := f.GetTypedConfig().UnmarshalTo(cfg); err != nil {
+				return fmt.Errorf("http_filters[%d] %q: %w", i, f.GetName(), err)
+			}
+		}
+		flt, err := reg.New(cfg, deps)
+		if err != nil {
+			return fmt.Errorf("http_filters[%d] %q: %w", i, f.GetName(), err)
+		}
+		m.filters = append(m.filters, flt)
+		if e, ok := flt.(httpfilter.Encoder); ok {
+			m.encoders = append(m.encoders, e)
+		}
+		if l, ok := flt.(httpfilter.Logger); ok {
+			m.loggers = append(m.loggers, l)
+		}
+	}
+	return nil
+}
+
+// parsePerFilter parses typed_per_filter_config through the filter's registration.
+func parsePerFilter(name string, cfg *anypb.Any) (any, error) {
+	reg, ok := httpfilter.LookupName(name)
+	if !ok || reg.PerRoute == nil {
+		return nil, fmt.Errorf("typed_per_filter_config[%s]: filter has no per-route config in weft", name)
+	}
+	return reg.PerRoute(cfg)
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i]|0x20, b[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,102 @@
+package hcm
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"time"
+
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+
+	"github.com/weftmesh/weft/internal/proxy/httpfilter"
+	"github.com/weftmesh/weft/internal/proxy/netfilter"
+	"github.com/weftmesh/weft/internal/proxy/route"
+)
+
+var _ netfilter.Handler = (*Manager)(nil)
+
+// h2Preface is the start of the HTTP/2 client connection preface.
+var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+// ServeConn serves one downstream connection until it closes, the idle timeout ends
+// it, or the listener drains.
+func (m *Manager) ServeConn(ctx context.Context, c *netfilter.Conn) {
+	start := time.Now()
+	m.stats.CxTotal.Inc()
+	m.stats.CxActive.Inc()
+	defer func() {
+		m.stats.CxActive.Dec()
+		m.stats.CxDestroy.Inc()
+		m.stats.CxLengthMs.Record(uint64(time.Since(start).Milliseconds()))
+	}()
+	switch m.codec {
+	case hcmv3.HttpConnectionManager_HTTP2:
+		m.serveHTTP2(ctx, c, nil)
+	case hcmv3.HttpConnectionManager_HTTP1:
+		m.serveHTTP1(ctx, c)
+	default:
+		m.serveAuto(ctx, c)
+	}
+}
+
+// serveAuto picks the codec from ALPN or, in cleartext, from the HTTP/2 preface.
+func (m *Manager) serveAuto(ctx context.Context, c *netfilter.Conn) {
+	if c.ALPN == "h2" {
+		m.serveHTTP2(ctx, c, nil)
+		return
+	}
+	if c.ALPN == "http/1.1" {
+		m.serveHTTP1(ctx, c)
+		return
+	}
+	var buf [24]byte
+	n := 0
+	for n < len(buf) {
+		c.SetReadDeadline(time.Now().Add(m.streamIdleTimeout))
+		k, err := c.Read(buf[n:])
+		n += k
+		if err != nil || !bytes.HasPrefix(h2Preface, buf[:n]) {
+			break
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	if n == len(buf) && bytes.Equal(buf[:], h2Preface) {
+		m.serveHTTP2(ctx, c, buf[:n])
+		return
+	}
+	c.Conn = netfilter.WithPrefix(c.Conn, append([]byte(nil), buf[:n]...))
+	m.serveHTTP1(ctx, c)
+}
+
+// runStream runs a decoded request through route matching and the filters.
+func (m *Manager) runStream(s *httpfilter.Stream, c *netfilter.Conn) {
+	m.prepareRequest(s, c)
+	s.Random = rand.Uint64()
+	s.Route = m.routes.Match(&s.Request, &s.Info, s.Random)
+	for _, f := range m.filters {
+		if f.DecodeHeaders(s) == httpfilter.Stop {
+			return
+		}
+	}
+}
+
+// rematch is the Stream's route re-evaluation after a filter changed headers.
+func (m *Manager) rematch(s *httpfilter.Stream) *route.Entry {
+	return m.routes.Match(&s.Request, &s.Info, s.Random)
+}
+
+// finishStream records a finished stream: stats, access log, stream loggers.
+func (m *Manager) finishStream(s *httpfilter.Stream) {
+	s.Info.End = max(s.Info.Since(), 1)
+	m.stats.RqActive.Dec()
+	m.stats.response(s.Info.ResponseCode)
+	m.stats.RqTime.Record(uint64(s.Info.End.Milliseconds()))
+	s.Info.RequestHeaders = &s.Request
+	if m.accessLog != nil {
+		m.accessLog.Log(&s.Info)
+	}
+	for _, l := range m.loggers {
+		l.OnStreamComplete(s)
+	}
+}
+

@@ -1,0 +1,180 @@
+package httpfilter
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/weftmesh/weft/internal/proxy/header"
+	"github.com/weftmesh/weft/internal/proxy/route"
+	"github.com/weftmesh/weft/internal/proxy/streaminfo"
+)
+
+// ErrHeadersSent is returned when a response head was already sent.
+var ErrHeadersSent = errors.New("response headers already sent")
+
+// Body is a request body as filters and the router read it.
+type Body interface {
+	io.Reader
+	// Length returns the body length, 0 when there is no body, -1 when unknown.
+	Length() int64
+	// Trailers returns the request trailers once Read returned io.EOF (nil if none).
+	Trailers() *header.Map
+	// Buffered reports whether the whole remaining body is already in memory, so that
+	// reading it cannot block.
+	Buffered() bool
+}
+
+// ResponseWriter is the downstream side of a codec, as the Stream drives it.
+type ResponseWriter interface {
+	// WriteHeaders sends the response head (h holds :status). end means no body follows.
+	WriteHeaders(h *header.Map, end bool) error
+	// Write writes body bytes; they may be buffered until Flush or End.
+	Write(p []byte) (int, error)
+	// Flush sends buffered body bytes.
+	Flush() error
+	// End ends the response, with trailers when t is not nil.
+	End(t *header.Map) error
+	// Reset aborts the response: the HTTP/1 connection is closed, the HTTP/2 stream reset.
+	Reset()
+	// Upgrade returns the raw downstream byte stream after a 101 (or CONNECT 200) head
+	// was sent; it is only available on HTTP/1.
+	Upgrade() (io.ReadWriter, error)
+}
+
+// Stream is one request/response exchange as filters see it. The connection manager
+// owns it and reuses it for the next request on an HTTP/1 connection, so filters must
+// not keep it after DecodeHeaders returns.
+type Stream struct {
+	// Ctx ends when the downstream connection or stream goes away.
+	Ctx context.Context
+	// Request holds the request headers, pseudo-headers first.
+	Request header.Map
+	// Body is the request body.
+	Body Body
+	// Info records what happened, for access logs and stats.
+	Info streaminfo.Info
+	// Route is the route matched for the request, or nil.
+	Route *route.Entry
+	// Random is the stream's random number (weighted clusters, runtime fractions).
+	Random uint64
+	// HTTP2 reports whether the downstream protocol is HTTP/2.
+	HTTP2 bool
+	// TLS reports whether the downstream connection is TLS.
+	TLS bool
+
+	resp     header.Map
+	w        ResponseWriter
+	encoders []Encoder
+	server   string
+	sent     bool
+	rematch  func(*Stream) *route.Entry
+}
+
+// Init prepares the stream for a new request. The connection manager calls it.
+func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder, server string, rematch func(*Stream) *route.Entry) {
+	s.Ctx, s.w, s.encoders, s.server, s.rematch = ctx, w, encoders, server, rematch
+	s.Body, s.Route, s.sent = nil, nil, false
+	s.resp.Reset()
+}
+
+// ResponseHeaders returns storage for building the response head.
+func (s *Stream) ResponseHeaders() *header.Map { return &s.resp }
+
+// HeadersSent reports whether the response head went downstream.
+func (s *Stream) HeadersSent() bool { return s.sent }
+
+// ClearRouteCache matches the route again after a filter changed the request headers.
+func (s *Stream) ClearRouteCache() {
+	if s.rematch != nil {
+		s.Route = s.rematch(s)
+	}
+}
+
+// SendHeaders runs the encoders and sends the response head. end means no body follows.
+func (s *Stream) SendHeaders(h *header.Map, end bool) error {
+	if s.sent {
+		return ErrHeadersSent
+	}
+	for i := len(s.encoders) - 1; i >= 0; i-- {
+		s.encoders[i].EncodeHeaders(s, h)
+	}
+	if s.server != "" {
+		h.Set("server", s.server)
+	}
+	s.Info.ResponseCode, _ = strconv.Atoi(h.Get(header.Status))
+	s.Info.ResponseHeaders = h
+	s.Info.Mark(&s.Info.FirstDownstreamTxByte)
+	s.sent = true
+	if err := s.w.WriteHeaders(h, end); err != nil {
+		return err
+	}
+	if end {
+		s.Info.Mark(&s.Info.LastDownstreamTxByte)
+	}
+	return nil
+}
+
+// SendData sends response body bytes; they may be buffered until Flush or End.
+func (s *Stream) SendData(p []byte) error {
+	s.Info.BytesSent += int64(len(p))
+	_, err := s.w.Write(p)
+	return err
+}
+
+// Flush sends buffered body bytes.
+func (s *Stream) Flush() error { return s.w.Flush() }
+
+// End ends the response, with trailers when t is not nil.
+func (s *Stream) End(t *header.Map) error {
+	if t != nil && t.Len() > 0 {
+		s.Info.ResponseTrailers = t
+	}
+	err := s.w.End(t)
+	s.Info.Mark(&s.Info.LastDownstreamTxByte)
+	return err
+}
+
+// Reset aborts the response after its head was sent.
+func (s *Stream) Reset() { s.w.Reset() }
+
+// Upgrade returns the raw downstream byte stream after an upgrade response was sent.
+func (s *Stream) Upgrade() (io.ReadWriter, error) { return s.w.Upgrade() }
+
+// SendLocalReply answers the request from the proxy itself: status code, a text/plain
+// body, the response flag and Envoy's response-code details. modify, when not nil,
+// adjusts the headers (the router applies the route's response headers). When the head
+// was already sent the stream is reset instead.
+func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, details string, modify func(*header.Map)) {
+	s.Info.AddFlag(flags)
+	if details != "" {
+		s.Info.ResponseCodeDetails = details
+	}
+	if s.sent {
+		s.Info.AddFlag(streaminfo.LocalReset)
+		s.w.Reset()
+		return
+	}
+	h := &s.resp
+	h.Reset()
+	h.Add(header.Status, strconv.Itoa(code))
+	if body != "" {
+		h.Add("content-length", strconv.Itoa(len(body)))
+		h.Add("content-type", "text/plain")
+	}
+	h.Add("date", time.Now().UTC().Format(http.TimeFormat))
+	if modify != nil {
+		modify(h)
+	}
+	if s.Request.Get(header.Method) == "HEAD" {
+		body = ""
+	}
+	if err := s.SendHeaders(h, body == ""); err != nil || body == "" {
+		return
+	}
+	s.SendData([]byte(body))
+	s.End(nil)
+}

@@ -1,0 +1,140 @@
+package listener
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+
+	"github.com/weftmesh/weft/internal/proxy/netfilter"
+)
+
+// Listener is one configured listener: a socket (unless bind_to_port is false, for
+// listeners reached only by original-destination hand-off) and its current settings.
+type Listener struct {
+	m         *Manager
+	name      string
+	addr      netip.AddrPort
+	boundAddr netip.AddrPort
+	bind      bool
+	viaAPI    bool
+	created   time.Time
+	ln        net.Listener
+	settings  atomic.Pointer[settings]
+	stats     *listenerStats
+
+	mu      sync.Mutex
+	conns   map[net.Conn]*netfilter.Conn // nil until a filter chain serves it
+	stopped bool
+}
+
+// Name returns the listener's name.
+func (l *Listener) Name() string { return l.name }
+
+// Address returns the configured address.
+func (l *Listener) Address() netip.AddrPort { return l.addr }
+
+// BoundAddress returns the address the socket is bound to (the real port when the
+// config asked for port 0), or the configured address when it does not bind.
+func (l *Listener) BoundAddress() netip.AddrPort {
+	if l.boundAddr.IsValid() {
+		return l.boundAddr
+	}
+	return l.addr
+}
+
+// Config returns the listener's current config.
+func (l *Listener) Config() *listenerv3.Listener { return l.settings.Load().config }
+
+// AddedViaAPI reports whether the listener came from xDS.
+func (l *Listener) AddedViaAPI() bool { return l.viaAPI }
+
+// acceptLoop accepts connections until the socket closes.
+func (l *Listener) acceptLoop() {
+	var delay time.Duration
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			l.m.opts.Log.Error("accept failed", "listener", l.name, "error", err)
+			return
+		}
+		delay = 0
+		if !l.track(c) {
+			c.Close()
+			continue
+		}
+		go l.serve(c)
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+// track records an open connection; false when the listener has stopped.
+func (l *Listener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped && l.ln != nil {
+		return false
+	}
+	l.conns[c] = nil
+	l.m.conns.Add(1)
+	return true
+}
+
+func (l *Listener) untrack(c net.Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+	l.m.conns.Done()
+}
+
+// serving records the filter-chain view of a tracked connection.
+func (l *Listener) serving(c net.Conn, nc *netfilter.Conn) {
+	l.mu.Lock()
+	l.conns[c] = nc
+	l.mu.Unlock()
+}
+
+// stopAccepting closes the socket and the connections idle between requests; the
+// others continue.
+func (l *Listener) stopAccepting() {
+	l.mu.Lock()
+	l.stopped = true
+	for c, nc := range l.conns {
+		if nc != nil && nc.Idle.Load() {
+			c.Close()
+		}
+	}
+	l.mu.Unlock()
+	if l.ln != nil {
+		l.ln.Close()
+	}
+}
+
+// stop closes the socket; open connections drain and are closed by Shutdown.
+func (l *Listener) stop() { l.stopAccepting() }
+
+// closeConns closes every open connection.
+func (l *Listener) closeConns() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		c.Close()
+	}
+}

@@ -1,0 +1,146 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/weftmesh/weft/internal/proxy/connpool"
+)
+
+// Health is a set of reasons a host is not healthy, shown by /clusters as health_flags.
+type Health uint32
+
+// Health flags, as Envoy names them in /clusters.
+const (
+	FailedActiveHC Health = 1 << iota
+	FailedOutlierCheck
+	FailedEDSHealth
+	DegradedEDSHealth
+	PendingDynamicRemoval
+	DegradedActiveHC
+)
+
+// Flags returns the /clusters health_flags text ("healthy" when none is set).
+func (h Health) Flags() string {
+	if h == 0 {
+		return "healthy"
+	}
+	var s string
+	for i, name := range [...]string{"/failed_active_hc", "/failed_outlier_check", "/failed_eds_health",
+		"/degraded_eds_health", "/pending_dynamic_removal", "/degraded_active_hc"} {
+		if h&(1<<i) != 0 {
+			s += name
+		}
+	}
+	return s
+}
+
+// Unhealthy reports whether the flags take the host out of load balancing.
+func (h Health) Unhealthy() bool {
+	return h&(FailedActiveHC|FailedOutlierCheck|FailedEDSHealth) != 0
+}
+
+// Degraded reports whether the host is degraded (used only when healthy hosts lack).
+func (h Health) Degraded() bool { return h&(DegradedEDSHealth|DegradedActiveHC) != 0 }
+
+// Locality is a host's region, zone and sub-zone.
+type Locality struct {
+	Region, Zone, SubZone string
+}
+
+// HostStats are a host's own counters, shown by /clusters.
+type HostStats struct {
+	connpool.HostStats
+	RqTotal   atomic.Uint64
+	RqActive  atomic.Int64
+	RqError   atomic.Uint64
+	RqSuccess atomic.Uint64
+	RqTimeout atomic.Uint64
+}
+
+// Host is one upstream endpoint. Its identity is its address; weight, priority and
+// health may change while requests use it.
+type Host struct {
+	addr     atomic.Pointer[netip.AddrPort] // changes only for LOGICAL_DNS
+	hostname string
+	locality Locality
+	weight   atomic.Uint32
+	priority atomic.Uint32
+	health   atomic.Uint32
+	cluster  *Cluster
+
+	Stats HostStats
+	h1    *connpool.HTTP1
+	h2    *connpool.HTTP2
+}
+
+func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Host {
+	h := &Host{hostname: hostname, locality: loc, cluster: c}
+	h.addr.Store(&addr)
+	h.weight.Store(1)
+	o := c.poolOptions(h)
+	h.h1 = connpool.NewHTTP1(o)
+	h.h2 = connpool.NewHTTP2(o)
+	return h
+}
+
+// Address returns the host's address.
+func (h *Host) Address() netip.AddrPort { return *h.addr.Load() }
+
+// Hostname returns the hostname from config ("" when none).
+func (h *Host) Hostname() string { return h.hostname }
+
+// Locality returns the host's locality.
+func (h *Host) Locality() Locality { return h.locality }
+
+// Weight returns the load-balancing weight.
+func (h *Host) Weight() uint32 { return h.weight.Load() }
+
+// Priority returns the host's priority (0 is the highest).
+func (h *Host) Priority() uint32 { return h.priority.Load() }
+
+// Health returns the host's health flags.
+func (h *Host) Health() Health { return Health(h.health.Load()) }
+
+// ActiveRequests returns the requests in flight to the host.
+func (h *Host) ActiveRequests() int64 { return h.Stats.RqActive.Load() }
+
+// HashKey returns the key consistent-hash balancers place the host by: its address.
+func (h *Host) HashKey() string { return h.Address().String() }
+
+// Cluster returns the cluster the host belongs to.
+func (h *Host) Cluster() *Cluster { return h.cluster }
+
+// HTTP1 returns the host's HTTP/1 connection pool.
+func (h *Host) HTTP1() *connpool.HTTP1 { return h.h1 }
+
+// HTTP2 returns the host's HTTP/2 connection pool.
+func (h *Host) HTTP2() *connpool.HTTP2 { return h.h2 }
+
+// closePools shuts the host's connection pools.
+func (h *Host) closePools() {
+	h.h1.Close()
+	h.h2.Close()
+}
+
+// dial connects to the host, with TLS when the cluster has a transport socket.
+func (h *Host) dial(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", h.Address().String())
+	if err != nil {
+		return nil, err
+	}
+	cfg := h.cluster.tls
+	if cfg == nil {
+		return c, nil
+	}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return tc, nil
+}

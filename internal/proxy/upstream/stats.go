@@ -1,0 +1,132 @@
+package upstream
+
+import (
+	"sync/atomic"
+
+	"github.com/weftmesh/weft/internal/proxy/connpool"
+	"github.com/weftmesh/weft/internal/stats"
+)
+
+// Stats are a cluster's request and membership stats under Envoy's names
+// (cluster.<name>.upstream_rq_total, ...). The connection stats are in Pool.
+type Stats struct {
+	Pool *connpool.Stats
+
+	RqTotal            *stats.Counter
+	RqCompleted        *stats.Counter
+	RqActive           *stats.Gauge
+	Rq1xx              *stats.Counter
+	Rq2xx              *stats.Counter
+	Rq3xx              *stats.Counter
+	Rq4xx              *stats.Counter
+	Rq5xx              *stats.Counter
+	RqTimeout          *stats.Counter
+	RqPerTryTimeout    *stats.Counter
+	RqRxReset          *stats.Counter
+	RqTxReset          *stats.Counter
+	RqCancelled        *stats.Counter
+	RqMaxDurationReach *stats.Counter
+	RqRetry            *stats.Counter
+	RqRetrySuccess     *stats.Counter
+	RqRetryOverflow    *stats.Counter
+	RqRetryLimitExceed *stats.Counter
+	RqRetryBackoffExp  *stats.Counter
+	RqRetryBackoffRL   *stats.Counter
+	RetryOrShadowAband *stats.Counter
+	CxNoneHealthy      *stats.Counter
+	CxProtocolError    *stats.Counter
+	RqTime             *stats.Histogram
+
+	MembershipHealthy  *stats.Gauge
+	MembershipDegraded *stats.Gauge
+	MembershipExcluded *stats.Gauge
+	MembershipTotal    *stats.Gauge
+	MembershipChange   *stats.Counter
+	LbHealthyPanic     *stats.Counter
+	UpdateAttempt      *stats.Counter
+	UpdateSuccess      *stats.Counter
+	UpdateFailure      *stats.Counter
+	UpdateEmpty        *stats.Counter
+	UpdateNoRebuild    *stats.Counter
+
+	scope  stats.Scope
+	byCode [500]atomic.Pointer[stats.Counter] // upstream_rq_<code> for 100..599
+}
+
+func newStats(scope stats.Scope) *Stats {
+	c := scope.Counter
+	return &Stats{
+		Pool:               connpool.NewStats(scope),
+		RqTotal:            c("upstream_rq_total"),
+		RqCompleted:        c("upstream_rq_completed"),
+		RqActive:           scope.Gauge("upstream_rq_active"),
+		Rq1xx:              c("upstream_rq_1xx"),
+		Rq2xx:              c("upstream_rq_2xx"),
+		Rq3xx:              c("upstream_rq_3xx"),
+		Rq4xx:              c("upstream_rq_4xx"),
+		Rq5xx:              c("upstream_rq_5xx"),
+		RqTimeout:          c("upstream_rq_timeout"),
+		RqPerTryTimeout:    c("upstream_rq_per_try_timeout"),
+		RqRxReset:          c("upstream_rq_rx_reset"),
+		RqTxReset:          c("upstream_rq_tx_reset"),
+		RqCancelled:        c("upstream_rq_cancelled"),
+		RqMaxDurationReach: c("upstream_rq_max_duration_reached"),
+		RqRetry:            c("upstream_rq_retry"),
+		RqRetrySuccess:     c("upstream_rq_retry_success"),
+		RqRetryOverflow:    c("upstream_rq_retry_overflow"),
+		RqRetryLimitExceed: c("upstream_rq_retry_limit_exceeded"),
+		RqRetryBackoffExp:  c("upstream_rq_retry_backoff_exponential"),
+		RqRetryBackoffRL:   c("upstream_rq_retry_backoff_ratelimited"),
+		RetryOrShadowAband: c("retry_or_shadow_abandoned"),
+		CxNoneHealthy:      c("upstream_cx_none_healthy"),
+		CxProtocolError:    c("upstream_cx_protocol_error"),
+		RqTime:             scope.Histogram("upstream_rq_time", stats.Milliseconds),
+		MembershipHealthy:  scope.Gauge("membership_healthy"),
+		MembershipDegraded: scope.Gauge("membership_degraded"),
+		MembershipExcluded: scope.Gauge("membership_excluded"),
+		MembershipTotal:    scope.Gauge("membership_total"),
+		MembershipChange:   c("membership_change"),
+		LbHealthyPanic:     c("lb_healthy_panic"),
+		UpdateAttempt:      c("update_attempt"),
+		UpdateSuccess:      c("update_success"),
+		UpdateFailure:      c("update_failure"),
+		UpdateEmpty:        c("update_empty"),
+		UpdateNoRebuild:    c("update_no_rebuild"),
+		scope:              scope,
+	}
+}
+
+// RecordResponse counts a response code from upstream: upstream_rq_<code>,
+// upstream_rq_<class>xx and upstream_rq_completed.
+func (s *Stats) RecordResponse(code int) {
+	s.RqCompleted.Inc()
+	switch code / 100 {
+	case 1:
+		s.Rq1xx.Inc()
+	case 2:
+		s.Rq2xx.Inc()
+	case 3:
+		s.Rq3xx.Inc()
+	case 4:
+		s.Rq4xx.Inc()
+	case 5:
+		s.Rq5xx.Inc()
+	default:
+		return
+	}
+	s.codeCounter(code).Inc()
+}
+
+func (s *Stats) codeCounter(code int) *stats.Counter {
+	slot := &s.byCode[code-100]
+	if c := slot.Load(); c != nil {
+		return c
+	}
+	c := s.scope.Counter("upstream_rq_" + itoa(code))
+	slot.Store(c)
+	return c
+}
+
+func itoa(n int) string {
+	return string([]byte{byte('0' + n/100), byte('0' + n/10%10), byte('0' + n%10)})
+}
