@@ -18,8 +18,8 @@ import (
 )
 
 type proxyFlags struct {
-	configPath string
-	configYAML string
+	configPath  string
+	configYAML  string
 	concurrency int
 	logLevel    string
 	drainTimeS  int

@@ -1,19 +1,53 @@
 package stats
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 )
+
+// identity is what every stat knows about its name. The tag-extracted name and the
+// tags are computed once, when the stat is created, so that scrapes never run the
+// tag extractors.
+type identity struct {
+	name    string
+	tagName string // name with the tag values removed, e.g. "cluster.upstream_rq_total"
+	tags    []Tag
+}
+
+func newIdentity(name string, t *Tagger) identity {
+	if t == nil {
+		return identity{name: name, tagName: name}
+	}
+	tagName, tags := t.Extract(name)
+	return identity{name: name, tagName: tagName, tags: tags}
+}
+
+// tagExtractedName returns the name without tag values; stats built outside a
+// store have no tags, so their name is returned unchanged.
+func (id *identity) tagExtractedName() string {
+	if id.tagName == "" {
+		return id.name
+	}
+	return id.tagName
+}
 
 // Counter is a monotonically increasing count. Methods are safe for concurrent use.
 type Counter struct {
 	v    atomic.Uint64
 	used atomic.Bool
-	name string
+	identity
 }
 
 // Name returns the counter's full name.
 func (c *Counter) Name() string { return c.name }
+
+// TagExtractedName returns the name with Envoy's tag values removed, such as
+// "cluster.upstream_rq_total"; Prometheus output uses it as the metric name.
+func (c *Counter) TagExtractedName() string { return c.tagExtractedName() }
+
+// Tags returns a copy of the tags extracted from the counter's name.
+func (c *Counter) Tags() []Tag { return slices.Clone(c.tags) }
 
 // Inc adds one.
 func (c *Counter) Inc() { c.Add(1) }
@@ -36,11 +70,17 @@ func (c *Counter) Used() bool { return c.used.Load() }
 type Gauge struct {
 	v    atomic.Int64
 	used atomic.Bool
-	name string
+	identity
 }
 
 // Name returns the gauge's full name.
 func (g *Gauge) Name() string { return g.name }
+
+// TagExtractedName returns the name with Envoy's tag values removed.
+func (g *Gauge) TagExtractedName() string { return g.tagExtractedName() }
+
+// Tags returns a copy of the tags extracted from the gauge's name.
+func (g *Gauge) Tags() []Tag { return slices.Clone(g.tags) }
 
 // Inc adds one.
 func (g *Gauge) Inc() { g.Add(1) }
@@ -76,17 +116,25 @@ func (g *Gauge) Used() bool { return g.used.Load() }
 type TextReadout struct {
 	mu   sync.Mutex
 	v    string
-	name string
+	used atomic.Bool
+	identity
 }
 
 // Name returns the readout's full name.
 func (t *TextReadout) Name() string { return t.name }
+
+// TagExtractedName returns the name with Envoy's tag values removed.
+func (t *TextReadout) TagExtractedName() string { return t.tagExtractedName() }
+
+// Tags returns a copy of the tags extracted from the readout's name.
+func (t *TextReadout) Tags() []Tag { return slices.Clone(t.tags) }
 
 // Set sets the value.
 func (t *TextReadout) Set(v string) {
 	t.mu.Lock()
 	t.v = v
 	t.mu.Unlock()
+	t.used.Store(true)
 }
 
 // Value returns the value.
@@ -95,3 +143,6 @@ func (t *TextReadout) Value() string {
 	defer t.mu.Unlock()
 	return t.v
 }
+
+// Used reports whether the readout was ever set.
+func (t *TextReadout) Used() bool { return t.used.Load() }

@@ -9,6 +9,8 @@ import (
 // Store owns every stat of one proxy (or control plane). Lookups take a lock and are
 // meant for config time; the stats they return are safe for concurrent use.
 type Store struct {
+	tagger *Tagger
+
 	mu         sync.RWMutex
 	counters   map[string]*Counter
 	gauges     map[string]*Gauge
@@ -16,9 +18,15 @@ type Store struct {
 	texts      map[string]*TextReadout
 }
 
-// NewStore returns an empty store.
-func NewStore() *Store {
+// NewStore returns an empty store that extracts tags with Envoy's default tag
+// extractors.
+func NewStore() *Store { return NewStoreWithTagger(DefaultTagger()) }
+
+// NewStoreWithTagger returns an empty store that extracts tags with t, for a
+// bootstrap with its own stats_config. A nil t extracts no tags.
+func NewStoreWithTagger(t *Tagger) *Store {
 	return &Store{
+		tagger:     t,
 		counters:   make(map[string]*Counter),
 		gauges:     make(map[string]*Gauge),
 		histograms: make(map[string]*Histogram),
@@ -28,39 +36,41 @@ func NewStore() *Store {
 
 // Counter returns the counter called name, creating it on first use.
 func (s *Store) Counter(name string) *Counter {
-	return lookup(s, s.counters, name, func() *Counter { return &Counter{name: name} })
+	return lookup(s, s.counters, name, func(id identity) *Counter { return &Counter{identity: id} })
 }
 
 // Gauge returns the gauge called name, creating it on first use.
 func (s *Store) Gauge(name string) *Gauge {
-	return lookup(s, s.gauges, name, func() *Gauge { return &Gauge{name: name} })
+	return lookup(s, s.gauges, name, func(id identity) *Gauge { return &Gauge{identity: id} })
 }
 
 // Histogram returns the histogram called name, creating it with unit on first use.
 func (s *Store) Histogram(name string, unit Unit) *Histogram {
-	return lookup(s, s.histograms, name, func() *Histogram { return newHistogram(name, unit) })
+	return lookup(s, s.histograms, name, func(id identity) *Histogram { return newHistogram(id, unit) })
 }
 
 // TextReadout returns the text readout called name, creating it on first use.
 func (s *Store) TextReadout(name string) *TextReadout {
-	return lookup(s, s.texts, name, func() *TextReadout { return &TextReadout{name: name} })
+	return lookup(s, s.texts, name, func(id identity) *TextReadout { return &TextReadout{identity: id} })
 }
 
-func lookup[T any](s *Store, m map[string]*T, name string, mk func() *T) *T {
+// lookup returns m[name], creating it on a miss. Tags are extracted before the
+// write lock is taken, so that config-time creation does not stall readers.
+func lookup[T any](s *Store, m map[string]*T, name string, mk func(identity) *T) *T {
 	s.mu.RLock()
 	v, ok := m[name]
 	s.mu.RUnlock()
 	if ok {
 		return v
 	}
+	fresh := mk(newIdentity(name, s.tagger))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if v, ok := m[name]; ok {
 		return v
 	}
-	v = mk()
-	m[name] = v
-	return v
+	m[name] = fresh
+	return fresh
 }
 
 // Scope returns a view of the store that prefixes every name with prefix. A prefix
@@ -73,6 +83,22 @@ func (s *Store) ResetCounters() {
 	defer s.mu.RUnlock()
 	for _, c := range s.counters {
 		c.v.Store(0)
+	}
+}
+
+// Flush closes the current histogram interval of every histogram, so that interval
+// quantiles and buckets describe the samples recorded since the previous Flush. The
+// proxy calls it once per stats flush interval (Envoy's stats_flush_interval, 5s by
+// default). It is safe to call concurrently with Record and with the writers.
+func (s *Store) Flush() {
+	s.mu.RLock()
+	hs := make([]*Histogram, 0, len(s.histograms))
+	for _, h := range s.histograms {
+		hs = append(hs, h)
+	}
+	s.mu.RUnlock()
+	for _, h := range hs {
+		h.Flush()
 	}
 }
 

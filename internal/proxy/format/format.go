@@ -1,51 +1,62 @@
 package format
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 )
 
-// Formatter is a parsed format string. It is immutable and safe for concurrent use.
+// DefaultFormat is Envoy's default access log format, used when an access log
+// configures none. It ends with a newline.
+const DefaultFormat = `[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" ` +
+	`%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% ` +
+	`%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" ` +
+	`"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"` + "\n"
+
+// Options change how absent values are printed, as SubstitutionFormatString's fields do.
+type Options struct {
+	// OmitEmptyValues prints an absent value as nothing instead of "-" in text
+	// formats, and leaves out keys whose value is null in JSON formats.
+	OmitEmptyValues bool
+}
+
+// Formatter is a parsed text format string. It is immutable and safe for concurrent use.
 type Formatter struct {
-	segments []segment
+	segments  []segment
+	omitEmpty bool
+	static    string
+	isStatic  bool
 }
 
 // segment is one piece of a format: literal text or one command operator.
 type segment struct {
 	literal string
-	op      func(dst []byte, info *streaminfo.Info) []byte
+	op      *operator
 }
 
-// Parse parses an Envoy format string. Unknown operators are an error naming them.
+// Parse parses an Envoy format string with default options. Unknown operators and
+// malformed ones are an error naming them.
 func Parse(s string) (*Formatter, error) {
-	f := &Formatter{}
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '%')
-		if i < 0 {
-			f.segments = append(f.segments, segment{literal: s})
+	return ParseText(s, Options{})
+}
+
+// ParseText parses an Envoy format string with the given options.
+func ParseText(s string, opts Options) (*Formatter, error) {
+	segs, err := parseSegments(s)
+	if err != nil {
+		return nil, err
+	}
+	f := &Formatter{segments: segs, omitEmpty: opts.OmitEmptyValues, isStatic: true}
+	var b strings.Builder
+	for _, seg := range segs {
+		if seg.op != nil {
+			f.isStatic = false
 			break
 		}
-		if i > 0 {
-			f.segments = append(f.segments, segment{literal: s[:i]})
-		}
-		s = s[i+1:]
-		j := strings.IndexByte(s, '%')
-		if j < 0 {
-			return nil, fmt.Errorf("format: unterminated operator %%%s", s)
-		}
-		if j == 0 { // "%%" is a literal percent sign
-			f.segments = append(f.segments, segment{literal: "%"})
-			s = s[1:]
-			continue
-		}
-		op, err := parseOperator(s[:j])
-		if err != nil {
-			return nil, err
-		}
-		f.segments = append(f.segments, segment{op: op})
-		s = s[j+1:]
+		b.WriteString(seg.literal)
+	}
+	if f.isStatic {
+		f.static = b.String()
 	}
 	return f, nil
 }
@@ -53,23 +64,22 @@ func Parse(s string) (*Formatter, error) {
 // Static returns the formatter's text and true when it has no operators, so callers
 // can skip formatting altogether.
 func (f *Formatter) Static() (string, bool) {
-	var b strings.Builder
-	for _, s := range f.segments {
-		if s.op != nil {
-			return "", false
-		}
-		b.WriteString(s.literal)
-	}
-	return b.String(), true
+	return f.static, f.isStatic
 }
 
-// Append formats info and appends the result to dst.
+// Append formats info and appends the result to dst. An absent value prints as "-",
+// or as nothing when the format omits empty values.
 func (f *Formatter) Append(dst []byte, info *streaminfo.Info) []byte {
-	for _, s := range f.segments {
-		if s.op != nil {
-			dst = s.op(dst, info)
-		} else {
+	for i := range f.segments {
+		s := &f.segments[i]
+		if s.op == nil {
 			dst = append(dst, s.literal...)
+			continue
+		}
+		var ok bool
+		dst, ok = s.op.appendText(dst, info)
+		if !ok && !f.omitEmpty {
+			dst = append(dst, '-')
 		}
 	}
 	return dst
@@ -77,23 +87,8 @@ func (f *Formatter) Append(dst []byte, info *streaminfo.Info) []byte {
 
 // Format returns the formatted string.
 func (f *Formatter) Format(info *streaminfo.Info) string {
-	if s, ok := f.Static(); ok {
-		return s
+	if f.isStatic {
+		return f.static
 	}
 	return string(f.Append(nil, info))
-}
-
-// parseOperator compiles one %COMMAND(arg):len% operator (without the percent signs).
-func parseOperator(cmd string) (func([]byte, *streaminfo.Info) []byte, error) {
-	switch cmd {
-	case "DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT":
-		return func(dst []byte, info *streaminfo.Info) []byte {
-			a := info.Downstream.RemoteAddress
-			if !a.IsValid() {
-				return append(dst, '-')
-			}
-			return a.Addr().AppendTo(dst)
-		}, nil
-	}
-	return nil, fmt.Errorf("format: unsupported operator %%%s%%", cmd)
 }

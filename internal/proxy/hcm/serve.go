@@ -99,4 +99,3 @@ func (m *Manager) finishStream(s *httpfilter.Stream) {
 		l.OnStreamComplete(s)
 	}
 }
-

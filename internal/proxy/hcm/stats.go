@@ -9,14 +9,14 @@ type Stats struct {
 	CxTotal, CxHTTP1Total, CxHTTP2Total, CxDestroy, CxProtocolError *stats.Counter
 	CxIdleTimeout, CxMaxDuration, CxDrainClose, CxUpgradesTotal     *stats.Counter
 	CxActive, CxHTTP1Active, CxHTTP2Active, CxUpgradesActive        *stats.Gauge
-	CxLengthMs                                                       *stats.Histogram
+	CxLengthMs                                                      *stats.Histogram
 
-	RqTotal, RqHTTP1Total, RqHTTP2Total, RqCompleted         *stats.Counter
-	Rq1xx, Rq2xx, Rq3xx, Rq4xx, Rq5xx                        *stats.Counter
-	RqRxReset, RqTxReset, RqTooLarge, RqIdleTimeout          *stats.Counter
+	RqTotal, RqHTTP1Total, RqHTTP2Total, RqCompleted           *stats.Counter
+	Rq1xx, Rq2xx, Rq3xx, Rq4xx, Rq5xx                          *stats.Counter
+	RqRxReset, RqTxReset, RqTooLarge, RqIdleTimeout            *stats.Counter
 	RqTimeout, RqHeaderTimeout, RqNonRelativePath, RqWsOnNonWs *stats.Counter
-	RqActive                                                 *stats.Gauge
-	RqTime                                                   *stats.Histogram
+	RqActive                                                   *stats.Gauge
+	RqTime                                                     *stats.Histogram
 
 	// Router stats, also under http.<stat_prefix>.
 	NoRoute, NoCluster, RqRedirect, RqDirectResponse, RqResetAfterStarted *stats.Counter

@@ -39,9 +39,9 @@ type Registration struct {
 }
 
 var (
-	mu      sync.RWMutex
-	byURL   = map[string]*Registration{}
-	byName  = map[string]*Registration{}
+	mu     sync.RWMutex
+	byURL  = map[string]*Registration{}
+	byName = map[string]*Registration{}
 )
 
 // Register adds a filter extension. It is called from init functions.

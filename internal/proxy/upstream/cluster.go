@@ -264,4 +264,3 @@ func scopeFor(store *stats.Store, cfg *clusterv3.Cluster) stats.Scope {
 	}
 	return store.Scope("cluster." + name + ".")
 }
-
