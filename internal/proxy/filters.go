@@ -5,4 +5,5 @@ package proxy
 import (
 	_ "github.com/weftmesh/weft/internal/proxy/hcm"
 	_ "github.com/weftmesh/weft/internal/proxy/httpfilter/router"
+	_ "github.com/weftmesh/weft/internal/proxy/netfilter/tcpproxy"
 )

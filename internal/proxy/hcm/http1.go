@@ -192,6 +192,8 @@ func (hc *h1conn) readFailed(err error) bool {
 		m.stats.RqActive.Inc()
 		hc.closing = true
 		s.Request.Reset()
+		hc.body.init(hc, http1.NoBody)
+		hc.head = http1.Head{Minor: 1}
 		s.SendLocalReply(perr.Status, "", streaminfo.DownstreamProtocolError, perr.Details, nil)
 		hc.finish()
 	case errors.As(err, &nerr) && nerr.Timeout():

@@ -75,6 +75,7 @@ type Host struct {
 	Stats HostStats
 	h1    *connpool.HTTP1
 	h2    *connpool.HTTP2
+	tcp   *connpool.TCP
 }
 
 func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Host {
@@ -84,6 +85,7 @@ func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Ho
 	o := c.poolOptions(h)
 	h.h1 = connpool.NewHTTP1(o)
 	h.h2 = connpool.NewHTTP2(o)
+	h.tcp = connpool.NewTCP(o)
 	return h
 }
 
@@ -119,6 +121,9 @@ func (h *Host) HTTP1() *connpool.HTTP1 { return h.h1 }
 
 // HTTP2 returns the host's HTTP/2 connection pool.
 func (h *Host) HTTP2() *connpool.HTTP2 { return h.h2 }
+
+// TCP returns the host's plain TCP connector (tcp_proxy).
+func (h *Host) TCP() *connpool.TCP { return h.tcp }
 
 // closePools shuts the host's connection pools.
 func (h *Host) closePools() {

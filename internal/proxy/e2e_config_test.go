@@ -1,0 +1,80 @@
+package proxy_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+
+	"github.com/weftmesh/weft/internal/proxy/config"
+)
+
+// hcmListener is a listener on an ephemeral port with one http_connection_manager;
+// routes is the YAML of its virtual hosts' routes list, extra is added to the HCM.
+func hcmListener(name, routes, extra string) string {
+	return fmt.Sprintf(`
+  - name: %s
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: %s
+%s
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+          route_config:
+            name: local
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+%s`, name, name, indent(extra, 10), indent(routes, 14))
+}
+
+// staticCluster is a STATIC cluster of the given host:port endpoints; extra is added.
+func staticCluster(name string, extra string, endpoints ...string) string {
+	var eps strings.Builder
+	for _, e := range endpoints {
+		host, port, _ := strings.Cut(strings.TrimPrefix(e, "http://"), ":")
+		fmt.Fprintf(&eps, "\n          - endpoint: {address: {socket_address: {address: %s, port_value: %s}}}", host, port)
+	}
+	return fmt.Sprintf(`
+  - name: %s
+    connect_timeout: 1s
+    type: STATIC
+%s
+    load_assignment:
+      cluster_name: %s
+      endpoints:
+      - lb_endpoints:%s`, name, indent(extra, 4), name, eps.String())
+}
+
+// bootstrapOf builds and checks a bootstrap from listener and cluster YAML.
+func bootstrapOf(t *testing.T, listeners, clusters string) *bootstrapv3.Bootstrap {
+	t.Helper()
+	y := "static_resources:\n  listeners:" + listeners + "\n  clusters:" + clusters + "\n"
+	if clusters == "" {
+		y = "static_resources:\n  listeners:" + listeners + "\n"
+	}
+	b, err := config.ParseBootstrap([]byte(y))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	return b
+}
+
+func indent(s string, n int) string {
+	if strings.TrimSpace(s) == "" {
+		return ""
+	}
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.Trim(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n")
+}

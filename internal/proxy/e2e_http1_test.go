@@ -1,0 +1,240 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftmesh/weft/internal/proxy"
+)
+
+// rawExchange writes raw bytes to addr and reads until the connection closes or
+// idle for 300 ms.
+func rawExchange(t *testing.T, addr, in string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(addr, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, in); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.String()
+		}
+	}
+}
+
+func TestHTTP1Features(t *testing.T) {
+	up := echoServer(t)
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: echo}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+
+	t.Run("pipelined keep-alive", func(t *testing.T) {
+		in := "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+		out := rawExchange(t, url, in)
+		for _, want := range []string{`"uri":"/1"`, `"uri":"/2"`, `"uri":"/3"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("response lacks %s:\n%s", want, out)
+			}
+		}
+		if n := strings.Count(out, "HTTP/1.1 200 OK"); n != 3 {
+			t.Errorf("%d responses, want 3", n)
+		}
+		if !strings.Contains(out, "connection: close") {
+			t.Error("last response does not close")
+		}
+	})
+
+	t.Run("chunked request body", func(t *testing.T) {
+		in := "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+		out := rawExchange(t, url, in)
+		if !strings.Contains(out, `"body":"hello world"`) {
+			t.Errorf("upstream did not get the body:\n%s", out)
+		}
+	})
+
+	t.Run("100-continue", func(t *testing.T) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "PUT /e HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+		br := bufio.NewReader(c)
+		line, _ := br.ReadString('\n')
+		if line != "HTTP/1.1 100 Continue\r\n" {
+			t.Fatalf("first line %q, want 100 Continue", line)
+		}
+		br.ReadString('\n')
+		io.WriteString(c, "data")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), `"body":"data"`) || strings.Contains(string(body), `"Expect"`) {
+			t.Errorf("upstream saw %s", body)
+		}
+	})
+
+	t.Run("headers too large", func(t *testing.T) {
+		in := "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("x", 61<<10) + "\r\n\r\n"
+		out := rawExchange(t, url, in)
+		if !strings.HasPrefix(out, "HTTP/1.1 431 ") {
+			t.Errorf("got %.80q, want 431", out)
+		}
+	})
+
+	t.Run("smuggling attempt rejected", func(t *testing.T) {
+		in := "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+		out := rawExchange(t, url, in)
+		if !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+			t.Errorf("got %.80q, want 400", out)
+		}
+	})
+
+	t.Run("http/1.0 refused by default", func(t *testing.T) {
+		out := rawExchange(t, url, "GET / HTTP/1.0\r\n\r\n")
+		if !strings.HasPrefix(out, "HTTP/1.0 426 ") {
+			t.Errorf("got %.80q, want 426", out)
+		}
+	})
+
+	t.Run("x-forwarded-proto and request id kept", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", url+"/x", nil)
+		req.Header.Set("X-Request-Id", "abc")
+		_, e := getEcho(t, nil, req)
+		if e.Headers["X-Request-Id"] != "abc" || e.Headers["X-Forwarded-Proto"] != "http" {
+			t.Errorf("upstream headers %v", e.Headers)
+		}
+	})
+}
+
+// TestResponseFlags checks that each failure gets its status, body and response flag,
+// and that the flag shows in the access log.
+func TestResponseFlags(t *testing.T) {
+	up := echoServer(t)
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(400 * time.Millisecond) })
+	slowSrv := newServer(t, slow)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	logPath := filepath.Join(t.TempDir(), "access.log")
+	routes := `
+- match: {prefix: "/ok"}
+  route: {cluster: echo}
+- match: {prefix: "/nocluster"}
+  route: {cluster: missing}
+- match: {prefix: "/dead"}
+  route: {cluster: dead}
+- match: {prefix: "/slow"}
+  route: {cluster: slow, timeout: 0.1s}
+- match: {prefix: "/overflow"}
+  route: {cluster: tiny, timeout: 2s}
+- match: {prefix: "/direct"}
+  direct_response: {status: 418, body: {inline_string: "teapot"}}
+- match: {prefix: "/old"}
+  redirect: {path_redirect: "/new"}`
+	extra := fmt.Sprintf(`access_log:
+- name: envoy.access_loggers.file
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+    path: %s
+    log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%RESPONSE_FLAGS%%\n"}}`, logPath)
+	tiny := `circuit_breakers: {thresholds: [{max_connections: 1, max_pending_requests: 1, max_requests: 100}]}`
+	clusters := staticCluster("echo", "", up.Listener.Addr().String()) +
+		staticCluster("dead", "", deadAddr) +
+		staticCluster("slow", "", slowSrv.Listener.Addr().String()) +
+		staticCluster("tiny", tiny, slowSrv.Listener.Addr().String())
+	b := bootstrapOf(t, hcmListener("l", routes, extra), clusters)
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+
+	tests := []struct {
+		path, body string
+		code       int
+		flag       string
+	}{
+		{"/ok", "", 200, "-"},
+		{"/none", "", 404, "NR"},
+		{"/nocluster", "", 503, "NC"},
+		{"/dead", "upstream connect error or disconnect/reset before headers. reset reason: connection failure", 503, "UF"},
+		{"/slow", "upstream request timeout", 504, "UT"},
+		{"/direct", "teapot", 418, "-"},
+		{"/old", "", 301, "-"},
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		resp, err := noRedirect.Get(url + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || !strings.HasPrefix(string(body), tt.body) {
+			t.Errorf("%s: %d %q, want %d %q", tt.path, resp.StatusCode, body, tt.code, tt.body)
+		}
+		if tt.path == "/old" && resp.Header.Get("Location") != "http://"+strings.TrimPrefix(url, "http://")+"/new" {
+			t.Errorf("redirect location %q", resp.Header.Get("Location"))
+		}
+	}
+	// Three concurrent requests to a cluster with one connection and one pending slot:
+	// one is served, one waits, one overflows with 503 UO.
+	codes := make(chan int, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			resp, err := http.Get(url + "/overflow")
+			if err != nil {
+				codes <- 0
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for i := 0; i < 3; i++ {
+		got[<-codes]++
+	}
+	if got[503] != 1 || got[200] != 2 {
+		t.Errorf("overflow codes %v, want two 200 and one 503", got)
+	}
+	eventually(t, counter(p, "cluster.tiny.upstream_rq_pending_overflow", 1))
+	want := []string{"/ok 200 -", "/none 404 NR", "/nocluster 503 NC", "/dead 503 UF", "/slow 504 UT", "/direct 418 -", "/old 301 -", "/overflow 503 UO"}
+	eventually(t, func() string {
+		data, _ := os.ReadFile(logPath)
+		for _, w := range want {
+			if !strings.Contains(string(data), w+"\n") {
+				return fmt.Sprintf("access log lacks %q:\n%s", w, data)
+			}
+		}
+		return ""
+	})
+}
+
+func newServer(t *testing.T, h http.Handler) *httptestServer {
+	t.Helper()
+	s := newHTTPTestServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
