@@ -78,3 +78,13 @@ func indent(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// bootstrapYAML parses and checks a whole bootstrap.
+func bootstrapYAML(t *testing.T, y string) *bootstrapv3.Bootstrap {
+	t.Helper()
+	b, err := config.ParseBootstrap([]byte(y))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	return b
+}

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 )
@@ -8,3 +9,9 @@ import (
 type httptestServer = httptest.Server
 
 func newHTTPTestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+func readAll(resp *http.Response) string {
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -52,7 +52,12 @@ func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 	if c.kind, err = clusterKind(cfg); err != nil {
 		return nil, err
 	}
-	if c.lbKind, c.lbOpts, err = lb.FromCluster(cfg); err != nil {
+	if c.kind == kindOriginalDst {
+		// Hosts are the connections' original destinations: there is nothing to balance.
+		if p := cfg.GetLbPolicy(); p != clusterv3.Cluster_CLUSTER_PROVIDED && p != clusterv3.Cluster_ROUND_ROBIN {
+			return nil, fmt.Errorf("lb_policy: ORIGINAL_DST clusters need CLUSTER_PROVIDED, not %s", p)
+		}
+	} else if c.lbKind, c.lbOpts, err = lb.FromCluster(cfg); err != nil {
 		return nil, err
 	}
 	c.opts.connectTimeout = 5 * time.Second

@@ -1,0 +1,151 @@
+package proxy_test
+
+import (
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/weftmesh/weft/internal/proxy"
+)
+
+// h2cClient speaks HTTP/2 with prior knowledge over cleartext.
+func h2cClient() *http.Client {
+	return &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}}
+}
+
+func TestHTTP2Downstream(t *testing.T) {
+	up := echoServer(t)
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: echo}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+
+	req, _ := http.NewRequest("POST", url+"/h2?q=1", strings.NewReader("payload"))
+	resp, e := getEcho(t, h2cClient(), req)
+	if resp.ProtoMajor != 2 {
+		t.Errorf("downstream protocol %s, want HTTP/2", resp.Proto)
+	}
+	if e.URI != "/h2?q=1" || e.Body != "payload" || e.Method != "POST" {
+		t.Errorf("upstream saw %+v", e)
+	}
+	eventually(t, counter(p, "http.l.downstream_rq_http2_total", 1))
+	eventually(t, counter(p, "http.l.downstream_cx_http2_total", 1))
+}
+
+// TestGRPC proxies gRPC from an h2c client to an h2c upstream: unary calls, server
+// streaming and error statuses carried in trailers.
+func TestGRPC(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := grpc.NewServer()
+	hs := health.NewServer()
+	hs.SetServingStatus("reviews", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(gs, hs)
+	go gs.Serve(lis)
+	t.Cleanup(gs.Stop)
+
+	routes := `
+- match: {prefix: "/", grpc: {}}
+  route: {cluster: grpc, timeout: 0s}`
+	h2 := `typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    explicit_http_config: {http2_protocol_options: {}}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("grpc", h2, lis.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "l"), "http://")
+
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := healthpb.NewHealthClient(cc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	var trailer metadata.MD
+	r, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: "reviews"}, grpc.Trailer(&trailer))
+	if err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Check = %v, %v", r, err)
+	}
+	_, err = client.Check(ctx, &healthpb.HealthCheckRequest{Service: "unknown"})
+	if status.Code(err) != codes.NotFound {
+		t.Errorf("Check(unknown) error %v, want NotFound from the grpc-status trailer", err)
+	}
+
+	stream, err := client.Watch(ctx, &healthpb.HealthCheckRequest{Service: "reviews"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := stream.Recv()
+	if err != nil || first.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("first watch message %v, %v", first, err)
+	}
+	hs.SetServingStatus("reviews", healthpb.HealthCheckResponse_NOT_SERVING)
+	second, err := stream.Recv()
+	if err != nil || second.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("streamed update %v, %v (a streamed message must not wait for the stream to end)", second, err)
+	}
+	eventually(t, counter(p, "cluster.grpc.upstream_cx_http2_total", 1))
+}
+
+// TestTLSDownstreamALPN terminates TLS at the listener and negotiates h2 and
+// http/1.1 by ALPN.
+func TestTLSDownstreamALPN(t *testing.T) {
+	pki := newPKI(t)
+	up := echoServer(t)
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: echo}`
+	l := hcmListener("tls", routes, "") + `
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            alpn_protocols: [h2, http/1.1]
+            tls_certificates:
+            - certificate_chain: {filename: ` + pki.serverCert + `}
+              private_key: {filename: ` + pki.serverKey + `}`
+	b := bootstrapOf(t, l, staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "tls"), "http://")
+	for _, proto := range []string{"h2", "http/1.1"} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.pool, ServerName: "echo.default.svc", NextProtos: []string{proto}}, ForceAttemptHTTP2: proto == "h2"}
+		req, _ := http.NewRequest("GET", "https://"+addr+"/secure", nil)
+		resp, e := getEcho(t, &http.Client{Transport: tr}, req)
+		if (proto == "h2") != (resp.ProtoMajor == 2) {
+			t.Errorf("ALPN %s gave %s", proto, resp.Proto)
+		}
+		if e.Headers["X-Forwarded-Proto"] != "https" {
+			t.Errorf("x-forwarded-proto %q, want https", e.Headers["X-Forwarded-Proto"])
+		}
+		io.Copy(io.Discard, resp.Body)
+	}
+	eventually(t, counter(p, "listener.127.0.0.1_0.ssl.handshake", 2))
+}

@@ -1,0 +1,115 @@
+package proxy_test
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftmesh/weft/internal/proxy"
+)
+
+// echoTCP is a raw TCP echo server.
+func echoTCP(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return ln
+}
+
+func tcpListener(name, cluster string) string {
+	return `
+  - name: ` + name + `
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy
+          stat_prefix: ` + name + `
+          cluster: ` + cluster
+}
+
+func TestTCPProxy(t *testing.T) {
+	up := echoTCP(t)
+	b := bootstrapOf(t, tcpListener("tcp", "echo"), staticCluster("echo", "", up.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(listenerURL(t, p, "tcp"), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := strings.Repeat("ping ", 20000) // larger than one buffer
+	go io.WriteString(c, msg)
+	got := make([]byte, len(msg))
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != msg {
+		t.Fatalf("echo through tcp_proxy: %v", err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if n, err := c.Read(got); n != 0 || err != io.EOF {
+		t.Errorf("after half-close read %d, %v; want EOF", n, err)
+	}
+	eventually(t, counter(p, "tcp.tcp.downstream_cx_total", 1))
+	eventually(t, counter(p, "tcp.tcp.downstream_cx_rx_bytes_total", uint64(len(msg))))
+}
+
+// TestWebSocket upgrades through the proxy and exchanges bytes both ways.
+func TestWebSocket(t *testing.T) {
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "websocket" {
+			http.Error(w, "not ws", 400)
+			return
+		}
+		c, brw, _ := w.(http.Hijacker).Hijack()
+		defer c.Close()
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+		line, _ := brw.ReadString('\n')
+		io.WriteString(c, "echo:"+line)
+	}))
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: ws}`
+	b := bootstrapOf(t, hcmListener("l", routes, "upgrade_configs: [{upgrade_type: websocket}]"), staticCluster("ws", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(listenerURL(t, p, "l"), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	io.WriteString(c, "hello\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := br.ReadString('\n')
+	if line != "echo:hello\n" {
+		t.Errorf("over the upgraded connection got %q, %v", line, err)
+	}
+
+	// Without upgrade_configs the upgrade is refused with 403.
+	b2 := bootstrapOf(t, hcmListener("l2", routes, ""), staticCluster("ws", "", up.Listener.Addr().String()))
+	p2 := startProxy(t, b2, proxy.Options{})
+	out := rawExchange(t, listenerURL(t, p2, "l2"), "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	if !strings.HasPrefix(out, "HTTP/1.1 403 ") {
+		t.Errorf("upgrade without upgrade_configs: %.60q, want 403", out)
+	}
+}
