@@ -54,7 +54,7 @@ func staticCluster(name string, extra string, endpoints ...string) string {
 }
 
 // bootstrapOf builds and checks a bootstrap from listener and cluster YAML.
-func bootstrapOf(t *testing.T, listeners, clusters string) *bootstrapv3.Bootstrap {
+func bootstrapOf(t testing.TB, listeners, clusters string) *bootstrapv3.Bootstrap {
 	t.Helper()
 	y := "static_resources:\n  listeners:" + listeners + "\n  clusters:" + clusters + "\n"
 	if clusters == "" {

@@ -32,7 +32,7 @@ func (r staticResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.
 }
 
 // startProxy runs a proxy for the bootstrap until the test ends.
-func startProxy(t *testing.T, b *bootstrapv3.Bootstrap, opts proxy.Options) *proxy.Proxy {
+func startProxy(t testing.TB, b *bootstrapv3.Bootstrap, opts proxy.Options) *proxy.Proxy {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if opts.DrainTime == 0 {
@@ -50,7 +50,7 @@ func startProxy(t *testing.T, b *bootstrapv3.Bootstrap, opts proxy.Options) *pro
 }
 
 // listenerURL returns http://addr of the named listener.
-func listenerURL(t *testing.T, p *proxy.Proxy, name string) string {
+func listenerURL(t testing.TB, p *proxy.Proxy, name string) string {
 	t.Helper()
 	for _, l := range p.Listeners.Listeners() {
 		if l.Name() == name {

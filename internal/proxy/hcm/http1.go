@@ -30,7 +30,7 @@ type h1conn struct {
 	body h1body
 
 	start      time.Time
-	deadlineAt time.Time // when the read deadline was last moved
+	deadline   time.Time // the read deadline currently set
 	requests   int
 	closing    bool // close after the current response
 	noBody     bool // the response must not carry a body (HEAD)
@@ -86,21 +86,50 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	return true
 }
 
-// idleDeadline moves the read deadline for the idle timeout, at most once a second so
-// that keep-alive traffic does not pay a timer update per request.
+// setDeadline moves the connection's read deadline to want (zero: none). Shortening
+// takes effect at once; lengthening only when it gains more than a second, so that
+// keep-alive traffic does not pay a timer update per request.
+func (hc *h1conn) setDeadline(want time.Time) {
+	cur := hc.deadline
+	switch {
+	case want.IsZero() && cur.IsZero():
+		return
+	case want.IsZero(), cur.IsZero(), want.Before(cur), want.Sub(cur) > time.Second:
+		hc.deadline = want
+		hc.c.SetReadDeadline(want)
+	}
+}
+
+// idleDeadline bounds the wait for the next request: the idle timeout and what is
+// left of max_connection_duration.
 func (hc *h1conn) idleDeadline() {
 	now := time.Now()
-	if now.Sub(hc.deadlineAt) < time.Second {
-		return
+	var want time.Time
+	if d := hc.m.idleTimeout; d > 0 {
+		want = now.Add(d)
 	}
-	hc.deadlineAt = now
-	d := hc.m.idleTimeout
-	if hc.m.streamIdleTimeout > 0 && (d == 0 || hc.m.streamIdleTimeout < d) && hc.requests == 0 {
-		d = hc.m.streamIdleTimeout
+	if d := hc.m.maxConnDuration; d > 0 {
+		if end := hc.start.Add(d); want.IsZero() || end.Before(want) {
+			want = end
+		}
 	}
-	if d > 0 {
-		hc.c.SetReadDeadline(now.Add(d))
+	hc.setDeadline(want)
+}
+
+// bodyDeadline bounds a request body read: the stream idle timeout and what is left
+// of the request timeout.
+func (hc *h1conn) bodyDeadline() {
+	now := time.Now()
+	var want time.Time
+	if d := hc.m.streamIdleTimeout; d > 0 {
+		want = now.Add(d)
 	}
+	if d := hc.m.requestTimeout; d > 0 {
+		if end := hc.s.Info.Start.Add(d); want.IsZero() || end.Before(want) {
+			want = end
+		}
+	}
+	hc.setDeadline(want)
 }
 
 // beginStream fills the stream's info and body for a request just read.
@@ -125,10 +154,6 @@ func (hc *h1conn) beginStream() {
 	}
 	if m.maxConnDuration > 0 && time.Since(hc.start) > m.maxConnDuration {
 		m.stats.CxMaxDuration.Inc()
-		hc.closing = true
-	}
-	if hc.draining() {
-		m.stats.CxDrainClose.Inc()
 		hc.closing = true
 	}
 }
@@ -236,6 +261,10 @@ func (hc *h1conn) WriteHeaders(h *header.Map, end bool) error {
 		f.Close = true
 		hc.closing = true
 	}
+	if !hc.closing && hc.draining() {
+		hc.m.stats.CxDrainClose.Inc()
+		hc.closing = true
+	}
 	hc.w.WriteResponseHead(status, h, f, hc.head.Minor, upgrade, hc.closing)
 	if end || upgrade {
 		return hc.w.Flush()
@@ -274,7 +303,7 @@ func (hc *h1conn) Upgrade() (io.ReadWriter, error) {
 		return nil, err
 	}
 	hc.upgraded = true
-	hc.c.SetReadDeadline(time.Time{})
+	hc.setDeadline(time.Time{})
 	return struct {
 		io.Reader
 		io.Writer
@@ -302,15 +331,39 @@ func (b *h1body) init(hc *h1conn, f http1.Framing) {
 }
 
 func (b *h1body) Read(p []byte) (int, error) {
+	hc := b.hc
+	if !b.b.Buffered() {
+		hc.bodyDeadline()
+	}
 	n, err := b.b.Read(p)
-	info := &b.hc.s.Info
+	info := &hc.s.Info
 	info.BytesReceived += int64(n)
-	if err == io.EOF {
+	switch {
+	case err == nil:
+	case err == io.EOF:
 		info.Mark(&info.LastDownstreamRxByte)
-	} else if err != nil {
-		info.AddFlag(streaminfo.DownstreamConnectionTermination)
+	default:
+		err = hc.bodyError(err)
+		hc.s.DownstreamErr = err
 	}
 	return n, err
+}
+
+// bodyError names a failed request body read: the request timeout, the stream idle
+// timeout, or the downstream going away.
+func (hc *h1conn) bodyError(err error) error {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		hc.s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
+		return err
+	}
+	hc.closing = true
+	if d := hc.m.requestTimeout; d > 0 && time.Since(hc.s.Info.Start) >= d {
+		hc.m.stats.RqTimeout.Inc()
+		return &httpfilter.TimeoutError{Status: 408, Details: "request_overall_timeout", Body: "request timeout"}
+	}
+	hc.m.stats.RqIdleTimeout.Inc()
+	return &httpfilter.TimeoutError{Status: 408, Flag: streaminfo.StreamIdleTimeout, Details: "stream_idle_timeout", Body: "stream timeout"}
 }
 
 // Length returns the body length (0: none, -1: unknown).

@@ -51,10 +51,19 @@ func (m *Manager) serveAuto(ctx context.Context, c *netfilter.Conn) {
 	}
 	var buf [24]byte
 	n := 0
+	c.Idle.Store(true) // nothing in flight until the first bytes arrive
 	for n < len(buf) {
+		if n == 0 {
+			select {
+			case <-c.Drain:
+				return
+			default:
+			}
+		}
 		c.SetReadDeadline(time.Now().Add(m.streamIdleTimeout))
 		k, err := c.Read(buf[n:])
 		n += k
+		c.Idle.Store(false)
 		if err != nil || !bytes.HasPrefix(h2Preface, buf[:n]) {
 			break
 		}

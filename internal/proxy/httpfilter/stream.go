@@ -45,6 +45,20 @@ type ResponseWriter interface {
 	Upgrade() (io.ReadWriter, error)
 }
 
+// TimeoutError is a downstream timeout while the request was being read: the stream
+// idle timeout or the request timeout. It carries the local reply Envoy sends.
+type TimeoutError struct {
+	Status  int
+	Flag    streaminfo.Flags
+	Details string
+	Body    string
+}
+
+func (e *TimeoutError) Error() string { return "downstream " + e.Details }
+
+// Timeout reports true: the error is a timeout.
+func (e *TimeoutError) Timeout() bool { return true }
+
 // Stream is one request/response exchange as filters see it. The connection manager
 // owns it and reuses it for the next request on an HTTP/1 connection, so filters must
 // not keep it after DecodeHeaders returns.
@@ -65,6 +79,9 @@ type Stream struct {
 	HTTP2 bool
 	// TLS reports whether the downstream connection is TLS.
 	TLS bool
+	// DownstreamErr is set when reading the request body failed; the router answers
+	// with it instead of blaming the upstream.
+	DownstreamErr error
 
 	resp     header.Map
 	w        ResponseWriter
@@ -77,7 +94,7 @@ type Stream struct {
 // Init prepares the stream for a new request. The connection manager calls it.
 func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder, server string, rematch func(*Stream) *route.Entry) {
 	s.Ctx, s.w, s.encoders, s.server, s.rematch = ctx, w, encoders, server, rematch
-	s.Body, s.Route, s.sent = nil, nil, false
+	s.Body, s.Route, s.sent, s.DownstreamErr = nil, nil, false, nil
 	s.resp.Reset()
 }
 

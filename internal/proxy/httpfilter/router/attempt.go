@@ -88,7 +88,15 @@ func (a *attempt) fail(err error, reused, timedOut bool) {
 	st := a.c.Stats()
 	var ce *connpool.ConnectError
 	var pe *http1.Error
+	var te *httpfilter.TimeoutError
 	switch {
+	case errors.As(s.DownstreamErr, &te):
+		s.SendLocalReply(te.Status, te.Body, te.Flag, te.Details, nil)
+		return
+	case s.DownstreamErr != nil:
+		st.RqCancelled.Inc()
+		s.Reset()
+		return
 	case errors.Is(err, connpool.ErrOverflow):
 		s.SendLocalReply(503, overflowBody, streaminfo.UpstreamOverflow, "upstream_reset_before_response_started{overflow}", a.r.finalizer(s))
 	case errors.As(err, &ce):

@@ -26,6 +26,10 @@ func (a *attempt) runHTTP1() {
 		conn.SetDeadline(a.start.Add(a.timeout))
 	}
 	sent := a.sendHTTP1(conn)
+	if sent.ch == nil && sent.err != nil {
+		a.fail(sent.err, conn.Reused, isTimeout(sent.err) && s.DownstreamErr == nil)
+		return
+	}
 	var head http1.Head
 	resp := s.ResponseHeaders()
 	err = readResponseHead(conn, resp, &head, s.Request.Get(header.Method))
