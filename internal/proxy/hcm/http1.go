@@ -29,13 +29,13 @@ type h1conn struct {
 	head http1.Head
 	body h1body
 
-	start      time.Time
-	deadline   time.Time // the read deadline currently set
-	requests   int
-	closing    bool // close after the current response
-	noBody     bool // the response must not carry a body (HEAD)
-	upgraded   bool
-	aborted    bool
+	start    time.Time
+	deadline time.Time // the read deadline currently set
+	requests int
+	closing  bool // close after the current response
+	noBody   bool // the response must not carry a body (HEAD)
+	upgraded bool
+	aborted  bool
 }
 
 func (m *Manager) serveHTTP1(ctx context.Context, c *netfilter.Conn) {
