@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -112,4 +113,63 @@ func TestWebSocket(t *testing.T) {
 	if !strings.HasPrefix(out, "HTTP/1.1 403 ") {
 		t.Errorf("upgrade without upgrade_configs: %.60q, want 403", out)
 	}
+}
+
+// TestSNIPassthrough picks tcp_proxy chains by the SNI that tls_inspector reads,
+// without terminating TLS (Istio's passthrough and egress pattern).
+func TestSNIPassthrough(t *testing.T) {
+	pki := newPKI(t)
+	a, b := tlsEcho(t, pki, "a"), tlsEcho(t, pki, "b")
+	l := `
+  - name: sni
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    listener_filters:
+    - name: envoy.filters.listener.tls_inspector
+    filter_chains:
+    - filter_chain_match: {server_names: [a.example.com]}
+      filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: a, cluster: a}
+    - filter_chain_match: {server_names: ["*.example.com"]}
+      filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: b, cluster: b}`
+	bs := bootstrapOf(t, l, staticCluster("a", "", a)+staticCluster("b", "", b))
+	p := startProxy(t, bs, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "sni"), "http://")
+	for sni, want := range map[string]string{"a.example.com": "a", "x.example.com": "b"} {
+		c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: sni, InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatalf("%s: %v", sni, err)
+		}
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if string(got) != want {
+			t.Errorf("SNI %s reached %q, want %q", sni, got, want)
+		}
+	}
+}
+
+// tlsEcho is a TLS server that writes its name and closes.
+func tlsEcho(t *testing.T, pki *pki, name string) string {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(pki.serverCert, pki.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.WriteString(c, name); c.Close() }()
+		}
+	}()
+	return ln.Addr().String()
 }
