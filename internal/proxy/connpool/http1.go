@@ -19,6 +19,7 @@ type Conn struct {
 	Reused bool
 
 	pool     *HTTP1
+	peek     *peeker
 	requests int
 	created  time.Time
 	idleAt   time.Time
@@ -54,7 +55,7 @@ func (p *HTTP1) Acquire(ctx context.Context) (*Conn, error) {
 		p.idle = p.idle[:n-1]
 		if p.stale(c) {
 			p.mu.Unlock()
-			p.destroy(c, !peerClosed(c.Conn))
+			p.destroy(c, !c.peek.closed())
 			p.mu.Lock()
 			continue
 		}
@@ -77,7 +78,7 @@ func (p *HTTP1) stale(c *Conn) bool {
 		p.opts.Stats.CxIdleTimeout.Inc()
 		return true
 	}
-	return peerClosed(c.Conn)
+	return c.peek.closed()
 }
 
 // connect dials a new connection; the caller holds a connection slot.
@@ -89,7 +90,7 @@ func (p *HTTP1) connect(ctx context.Context) (*Conn, error) {
 		return nil, err
 	}
 	p.opts.Stats.CxHTTP1Total.Inc()
-	return &Conn{Conn: nc, R: http1.NewReader(nc), W: http1.NewWriter(nc), pool: p, created: time.Now()}, nil
+	return &Conn{Conn: nc, R: http1.NewReader(nc), W: http1.NewWriter(nc), pool: p, peek: newPeeker(nc), created: time.Now()}, nil
 }
 
 // wait queues the request until a connection is released to it. p.mu is held on entry.

@@ -4,6 +4,12 @@ package connpool
 
 import "net"
 
-// peerClosed cannot look at the socket on this platform; a closed connection is found
-// when the request on it fails.
+// peeker cannot look at the socket on this platform; a closed connection is found when
+// the request on it fails.
+type peeker struct{}
+
+func newPeeker(net.Conn) *peeker { return nil }
+
+func (p *peeker) closed() bool { return false }
+
 func peerClosed(net.Conn) bool { return false }

@@ -77,6 +77,8 @@ type Manager struct {
 	headersTimeout    time.Duration
 	drainTimeout      time.Duration
 
+	rematchFn func(*httpfilter.Stream) *route.Entry // m.rematch, bound once
+
 	h2MaxStreams    uint32
 	h2StreamWindow  uint32
 	h2ConnWindow    uint32
@@ -109,6 +111,7 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 		return nil, err
 	}
 	m.serverHeader(cfg)
+	m.rematchFn = m.rematch
 	deps2 := &httpfilter.Deps{Clusters: deps.Clusters, Stats: deps.Stats, StatPrefix: "http." + cfg.GetStatPrefix() + "."}
 	if err := m.buildFilters(cfg.GetHttpFilters(), deps2); err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	m := hc.m
 	hc.idleDeadline()
 	s := &hc.s
-	s.Init(ctx, hc, m.encoders, m.server, m.rematch)
+	s.Init(ctx, hc, m.encoders, m.server, m.rematchFn)
 	s.Info.Reset()
 	idle := hc.r.Buffered() == 0
 	if idle {

@@ -70,7 +70,7 @@ func orDefault(v, def uint32) uint32 {
 func (m *Manager) serveH2Stream(c *netfilter.Conn, w http.ResponseWriter, r *http.Request) {
 	st := &h2stream{w: w}
 	s := &st.s
-	s.Init(r.Context(), st, m.encoders, m.server, m.rematch)
+	s.Init(r.Context(), st, m.encoders, m.server, m.rematchFn)
 	s.Info.Start = time.Now()
 	s.Info.Protocol = "HTTP/2"
 	s.Info.Downstream = c.Downstream

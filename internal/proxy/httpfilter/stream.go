@@ -84,6 +84,7 @@ type Stream struct {
 	DownstreamErr error
 
 	resp     header.Map
+	trailers header.Map
 	w        ResponseWriter
 	encoders []Encoder
 	server   string
@@ -96,10 +97,14 @@ func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder,
 	s.Ctx, s.w, s.encoders, s.server, s.rematch = ctx, w, encoders, server, rematch
 	s.Body, s.Route, s.sent, s.DownstreamErr = nil, nil, false, nil
 	s.resp.Reset()
+	s.trailers.Reset()
 }
 
 // ResponseHeaders returns storage for building the response head.
 func (s *Stream) ResponseHeaders() *header.Map { return &s.resp }
+
+// ResponseTrailers returns storage for the response trailers.
+func (s *Stream) ResponseTrailers() *header.Map { return &s.trailers }
 
 // HeadersSent reports whether the response head went downstream.
 func (s *Stream) HeadersSent() bool { return s.sent }

@@ -54,14 +54,14 @@ func (a *attempt) runHTTP1() {
 		}
 		return
 	}
-	var trailers header.Map
-	body := conn.R.Body(head.Body, &trailers)
+	trailers := s.ResponseTrailers()
+	body := conn.R.Body(head.Body, trailers)
 	if err := a.copyResponseBody(body, conn.R); err != nil {
 		a.bodyFailed(err)
 		return
 	}
 	if trailers.Len() > 0 {
-		s.End(&trailers)
+		s.End(trailers)
 	} else {
 		s.End(nil)
 	}

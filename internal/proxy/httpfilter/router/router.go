@@ -3,6 +3,7 @@ package router
 import (
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
@@ -160,9 +161,27 @@ func (r *Router) timeout(s *httpfilter.Stream, rt *route.Entry) time.Duration {
 		}
 	}
 	if t > 0 && !r.suppressHeaders {
-		h.Set("x-envoy-expected-rq-timeout-ms", strconv.FormatInt(t.Milliseconds(), 10))
+		h.Set("x-envoy-expected-rq-timeout-ms", msString(t))
 	}
 	return t
+}
+
+// msCache remembers the text of the last timeout formatted: routes mostly share one.
+var msCache atomic.Pointer[msText]
+
+type msText struct {
+	d time.Duration
+	s string
+}
+
+// msString returns d in milliseconds as text.
+func msString(d time.Duration) string {
+	if c := msCache.Load(); c != nil && c.d == d {
+		return c.s
+	}
+	c := &msText{d: d, s: strconv.FormatInt(d.Milliseconds(), 10)}
+	msCache.Store(c)
+	return c.s
 }
 
 // pickHost chooses the upstream host: the original destination for ORIGINAL_DST
