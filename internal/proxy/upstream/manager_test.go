@@ -1,0 +1,194 @@
+package upstream
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/weftmesh/weft/internal/proxy/config"
+	"github.com/weftmesh/weft/internal/proxy/lb"
+	"github.com/weftmesh/weft/internal/stats"
+)
+
+type fakeResolver struct {
+	mu    sync.Mutex
+	addrs map[string][]string
+}
+
+func (r *fakeResolver) set(host string, addrs ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.addrs[host] = addrs
+}
+
+func (r *fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	as, ok := r.addrs[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, a := range as {
+		out = append(out, netip.MustParseAddr(a))
+	}
+	return out, nil
+}
+
+func cluster(t *testing.T, y string) *clusterv3.Cluster {
+	t.Helper()
+	c := &clusterv3.Cluster{}
+	if err := config.Unmarshal([]byte(y), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := config.Check(c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func addrs(hosts []*Host) []string {
+	var out []string
+	for _, h := range hosts {
+		out = append(out, h.Address().String()+"/"+h.Hostname())
+	}
+	return out
+}
+
+func TestStrictDNS(t *testing.T) {
+	r := &fakeResolver{addrs: map[string][]string{"reviews": {"10.0.0.1", "10.0.0.2"}}}
+	m := NewManager(Options{Stats: stats.NewStore(), Resolver: r})
+	c := cluster(t, `
+name: reviews
+type: STRICT_DNS
+load_assignment:
+  cluster_name: reviews
+  endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: reviews, port_value: 9080}}}}]}]`)
+	if _, err := m.AddOrUpdate(context.Background(), c, false); err != nil {
+		t.Fatal(err)
+	}
+	got := addrs(m.Cluster("reviews").Hosts())
+	if d := cmp.Diff([]string{"10.0.0.1:9080/reviews", "10.0.0.2:9080/reviews"}, got); d != "" {
+		t.Error(d)
+	}
+	// A refresh that drops one address keeps the other host object.
+	keep := m.Cluster("reviews").Hosts()[1]
+	r.set("reviews", "10.0.0.2")
+	m.resolve(context.Background(), m.Cluster("reviews"))
+	hosts := m.Cluster("reviews").Hosts()
+	if len(hosts) != 1 || hosts[0] != keep {
+		t.Errorf("after refresh hosts %v, want the 10.0.0.2 host kept", addrs(hosts))
+	}
+	// A failed lookup keeps the last good hosts.
+	r.set("reviews")
+	delete(r.addrs, "reviews")
+	m.resolve(context.Background(), m.Cluster("reviews"))
+	if len(m.Cluster("reviews").Hosts()) != 1 {
+		t.Error("failed lookup dropped the hosts")
+	}
+	if got := m.Cluster("reviews").Stats().UpdateFailure.Value(); got != 1 {
+		t.Errorf("update_failure = %d", got)
+	}
+}
+
+func TestEDS(t *testing.T) {
+	m := NewManager(Options{Stats: stats.NewStore()})
+	c := cluster(t, `
+name: outbound|9080||reviews
+type: EDS
+eds_cluster_config: {eds_config: {ads: {}}}`)
+	if _, err := m.AddOrUpdate(context.Background(), c, true); err != nil {
+		t.Fatal(err)
+	}
+	cl := m.Cluster("outbound|9080||reviews")
+	if cl.Pick(lb.Context{}) != nil {
+		t.Error("pick before endpoints arrived")
+	}
+	cla := &endpointv3.ClusterLoadAssignment{}
+	if err := config.Unmarshal([]byte(`
+cluster_name: outbound|9080||reviews
+endpoints:
+- locality: {region: r1, zone: z1}
+  lb_endpoints:
+  - endpoint: {address: {socket_address: {address: 10.1.0.1, port_value: 9080}}}
+  - endpoint: {address: {socket_address: {address: 10.1.0.2, port_value: 9080}}}
+    health_status: UNHEALTHY
+- priority: 1
+  lb_endpoints:
+  - endpoint: {address: {socket_address: {address: 10.2.0.1, port_value: 9080}}}`), cla); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetEndpoints(cla); err != nil {
+		t.Fatal(err)
+	}
+	hosts := cl.Hosts()
+	if len(hosts) != 3 || hosts[1].Health().Flags() != "/failed_eds_health" || hosts[0].Locality().Zone != "z1" || hosts[2].Priority() != 1 {
+		t.Errorf("hosts %v", addrs(hosts))
+	}
+	// Priority 0 is half healthy: with overprovisioning 1.4 it takes 70% of the load;
+	// the unhealthy host never gets any.
+	counts := map[string]int{}
+	for i := 0; i < 2000; i++ {
+		counts[cl.Pick(lb.Context{}).Address().String()]++
+	}
+	if counts["10.1.0.2:9080"] != 0 || counts["10.1.0.1:9080"] < 1200 || counts["10.2.0.1:9080"] < 400 {
+		t.Errorf("pick counts %v, want about 1400/600 and none for the unhealthy host", counts)
+	}
+	if got := cl.Stats().MembershipHealthy.Value(); got != 2 {
+		t.Errorf("membership_healthy = %d, want 2", got)
+	}
+	// The same endpoints again keep the host objects (and their pools).
+	first := cl.Hosts()[0]
+	m.SetEndpoints(cla)
+	if cl.Hosts()[0] != first {
+		t.Error("host object replaced by an identical update")
+	}
+}
+
+func TestCircuitBreakerThresholds(t *testing.T) {
+	m := NewManager(Options{Stats: stats.NewStore()})
+	c := cluster(t, `
+name: c
+type: STATIC
+circuit_breakers:
+  thresholds:
+  - {max_connections: 10, max_pending_requests: 5, track_remaining: true}
+  - {priority: HIGH, max_requests: 7}
+load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}`)
+	if _, err := m.AddOrUpdate(context.Background(), c, false); err != nil {
+		t.Fatal(err)
+	}
+	cl := m.Cluster("c")
+	def, high := cl.Breaker(false), cl.Breaker(true)
+	got := []int64{def.Connections.Max(), def.Pending.Max(), def.Requests.Max(), def.Retries.Max(), high.Requests.Max(), high.Connections.Max()}
+	if d := cmp.Diff([]int64{10, 5, 1024, 3, 7, 1024}, got); d != "" {
+		t.Error(d)
+	}
+}
+
+func TestUnsupportedClusterConfig(t *testing.T) {
+	for _, y := range []string{
+		"name: x\ntype: STATIC\noutlier_detection: {}",
+		"name: x\ntype: STATIC\nlb_policy: CLUSTER_PROVIDED",
+	} {
+		c := &clusterv3.Cluster{}
+		if err := config.Unmarshal([]byte(y), c); err != nil {
+			t.Fatal(err)
+		}
+		err := config.Check(c)
+		if err == nil {
+			m := NewManager(Options{Stats: stats.NewStore()})
+			_, err = m.AddOrUpdate(context.Background(), c, false)
+		}
+		if err == nil || !(strings.Contains(err.Error(), "outlier_detection") || strings.Contains(err.Error(), "lb_policy")) {
+			t.Errorf("%q: err %v, want one naming the field", y, err)
+		}
+	}
+}
