@@ -7,7 +7,6 @@ import (
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"sigs.k8s.io/yaml"
 )
 
 // LoadBootstrapFile reads, parses and checks an Envoy v3 Bootstrap from a YAML or JSON file.
@@ -39,11 +38,12 @@ func ParseBootstrap(data []byte) (*bootstrapv3.Bootstrap, error) {
 }
 
 // Unmarshal parses YAML or JSON (JSON is YAML) into m with Envoy's proto JSON mapping.
-// Unknown fields are an error.
+// Unknown fields are an error. Durations may also be written as objects
+// ({seconds: 30}), as Envoy's loader accepts.
 func Unmarshal(data []byte, m proto.Message) error {
-	js, err := yaml.YAMLToJSON(data)
+	js, err := durationsAsStrings(data, m.ProtoReflect().Descriptor())
 	if err != nil {
-		return fmt.Errorf("parse: %w", err)
+		return err
 	}
 	if err := protojson.Unmarshal(js, m); err != nil {
 		return fmt.Errorf("parse %s: %w", m.ProtoReflect().Descriptor().FullName(), err)

@@ -39,10 +39,6 @@ func LoadRouteConfig(path string) (*routev3.RouteConfiguration, error) {
 		return nil, err
 	}
 	rc := &routev3.RouteConfiguration{}
-	data, err = durationsAsStrings(data, rc.ProtoReflect().Descriptor())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
 	if err := config.Unmarshal(data, rc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -31,20 +31,6 @@ func TestDynamicMetadataMerge(t *testing.T) {
 	}
 }
 
-func TestDurationsAsStrings(t *testing.T) {
-	in := `virtual_hosts: [{name: v, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: c,
-  timeout: {seconds: 30}, idle_timeout: {nanos: 500000000}, retry_policy: {per_try_timeout: {seconds: 1, nanos: 5}}}}]}]`
-	out, err := durationsAsStrings([]byte(in), (&routev3.RouteConfiguration{}).ProtoReflect().Descriptor())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{`"timeout":"30s"`, `"idle_timeout":"0.5s"`, `"per_try_timeout":"1.000000005s"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("%s not in %s", want, out)
-		}
-	}
-}
-
 func TestTextFormat(t *testing.T) {
 	m := &routev3.RouteMatch{
 		PathSpecifier: &routev3.RouteMatch_Path{Path: "/a\"b"},

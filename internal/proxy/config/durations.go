@@ -1,4 +1,4 @@
-package routecheck
+package config
 
 import (
 	"encoding/json"
