@@ -129,11 +129,11 @@ func portOf(t *testing.T, rawURL string) string {
 	return rawURL[i+1:]
 }
 
-// eventually retries check until it returns "" or a second passes; stats are recorded
+// eventually retries check until it returns "" or three seconds pass; stats are recorded
 // just after the response is sent, so a client can see the response first.
 func eventually(t *testing.T, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
+	deadline := time.Now().Add(3 * time.Second)
 	for {
 		msg := check()
 		if msg == "" {

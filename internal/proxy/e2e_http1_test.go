@@ -238,3 +238,49 @@ func newServer(t *testing.T, h http.Handler) *httptestServer {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// TestForwardedFor checks Envoy's x-forwarded-for handling: with use_remote_address the
+// proxy appends the peer and overwrites x-forwarded-proto; without it, the client
+// address comes from x-forwarded-for (xff_num_trusted_hops from the right) and
+// %DOWNSTREAM_REMOTE_ADDRESS% shows it.
+func TestForwardedFor(t *testing.T) {
+	up := echoServer(t)
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: echo}`
+	logPath := filepath.Join(t.TempDir(), "a.log")
+	logCfg := func() string {
+		return `access_log:
+- name: envoy.access_loggers.file
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+    path: ` + logPath + `
+    log_format: {text_format_source: {inline_string: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\n"}}`
+	}
+	b := bootstrapOf(t,
+		hcmListener("remote", routes, "use_remote_address: true")+hcmListener("trusted", routes, "xff_num_trusted_hops: 1\n"+logCfg()),
+		staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+
+	req, _ := http.NewRequest("GET", listenerURL(t, p, "remote")+"/", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.7")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	_, e := getEcho(t, nil, req)
+	if e.Headers["X-Forwarded-For"] != "203.0.113.7,127.0.0.1" || e.Headers["X-Forwarded-Proto"] != "http" {
+		t.Errorf("use_remote_address: xff %q proto %q", e.Headers["X-Forwarded-For"], e.Headers["X-Forwarded-Proto"])
+	}
+
+	req, _ = http.NewRequest("GET", listenerURL(t, p, "trusted")+"/", nil)
+	req.Header.Set("X-Forwarded-For", "198.51.100.1, 203.0.113.7, 10.0.0.1")
+	_, e = getEcho(t, nil, req)
+	if e.Headers["X-Forwarded-For"] != "198.51.100.1, 203.0.113.7, 10.0.0.1" {
+		t.Errorf("without use_remote_address xff changed to %q", e.Headers["X-Forwarded-For"])
+	}
+	eventually(t, func() string {
+		data, _ := os.ReadFile(logPath)
+		if string(data) != "203.0.113.7\n" {
+			return fmt.Sprintf("client address from xff with one trusted hop: %q, want 203.0.113.7", data)
+		}
+		return ""
+	})
+}

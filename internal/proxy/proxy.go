@@ -115,9 +115,27 @@ func (p *Proxy) Bootstrap() *bootstrapv3.Bootstrap { return p.bootstrap }
 // up to the drain time to finish, and whatever is left is closed.
 func (p *Proxy) Run(ctx context.Context) error {
 	go p.Clusters.Run(ctx)
+	go p.flushStats(ctx)
 	<-ctx.Done()
 	p.Shutdown()
 	return nil
+}
+
+// statsFlushInterval is Envoy's default stats_flush_interval: histograms' interval
+// quantiles cover the last such period.
+const statsFlushInterval = 5 * time.Second
+
+func (p *Proxy) flushStats(ctx context.Context) {
+	t := time.NewTicker(statsFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.Stats.Flush()
+		}
+	}
 }
 
 // Shutdown drains and closes everything.
