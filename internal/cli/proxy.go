@@ -57,6 +57,7 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 	}
 	p, err := proxy.New(ctx, b, proxy.Options{
 		Concurrency: f.concurrency, DrainTime: time.Duration(f.drainTimeS) * time.Second, Log: log, LogLevel: level,
+		Version: Version, ConfigPath: f.configPath,
 	})
 	if err != nil {
 		return err
@@ -69,7 +70,8 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 			p.AccessLogs.Reopen()
 		}
 	}()
-	log.Info("weft proxy started", "listeners", len(p.Listeners.Listeners()), "clusters", len(p.Clusters.Clusters()), "concurrency", f.concurrency)
+	log.Info("weft proxy started", "listeners", len(p.Listeners.Listeners()), "clusters", len(p.Clusters.Clusters()),
+		"admin", p.AdminAddress(), "concurrency", f.concurrency)
 	return p.Run(ctx)
 }
 

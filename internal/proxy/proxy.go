@@ -4,15 +4,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
+	"github.com/weftmesh/weft/internal/proxy/admin"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/listener"
+	wruntime "github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/stats"
@@ -21,7 +27,7 @@ import (
 func init() {
 	config.Support(&bootstrapv3.Bootstrap{}, "node", "static_resources", "admin")
 	config.Support(&bootstrapv3.Bootstrap_StaticResources{}, "listeners", "clusters", "secrets")
-	config.Support(&bootstrapv3.Admin{}, "address", "access_log_path", "access_log", "profile_path")
+	config.Support(&bootstrapv3.Admin{}, "address", "access_log_path", "profile_path")
 	config.Support(&corev3.Node{}, "id", "cluster", "metadata", "locality", "user_agent_name")
 }
 
@@ -37,6 +43,9 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// Resolver resolves DNS clusters' names (default: the system resolver).
 	Resolver upstream.Resolver
+	// Version and ConfigPath are reported by the admin /server_info.
+	Version    string
+	ConfigPath string
 }
 
 // Proxy is a running data plane.
@@ -51,6 +60,13 @@ type Proxy struct {
 	Clusters   *upstream.Manager
 	Listeners  *listener.Manager
 	AccessLogs *accesslog.Manager
+	Runtime    *wruntime.Store
+	Admin      *admin.Server
+
+	adminLn      net.Listener
+	healthFailed atomic.Bool
+	quit         chan struct{}
+	quitOnce     sync.Once
 }
 
 // New builds every static resource of the bootstrap. Listeners start accepting at once.
@@ -65,12 +81,17 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 		opts.LogLevel = new(slog.LevelVar)
 	}
 	runtime.GOMAXPROCS(opts.Concurrency)
-	p := &Proxy{opts: opts, bootstrap: b, log: opts.Log, start: time.Now(), Stats: stats.NewStore()}
+	p := &Proxy{opts: opts, bootstrap: b, log: opts.Log, start: time.Now(), Stats: stats.NewStore(), quit: make(chan struct{})}
+	rt, err := wruntime.New(b.GetLayeredRuntime())
+	if err != nil {
+		return nil, fmt.Errorf("layered_runtime: %w", err)
+	}
+	p.Runtime = rt
 	p.Secrets = secret.NewManager(secret.Options{Logger: opts.Log})
 	p.AccessLogs = accesslog.NewManager(accesslog.WithLogger(opts.Log))
 	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver})
 	p.Listeners = listener.NewManager(ctx, listener.Options{
-		Clusters: p.Clusters, Secrets: p.Secrets, Stats: p.Stats, AccessLogs: p.AccessLogs,
+		Clusters: p.Clusters, Secrets: p.Secrets, Stats: p.Stats, AccessLogs: p.AccessLogs, Runtime: p.Runtime,
 		Log: opts.Log, Concurrency: opts.Concurrency,
 	})
 	if err := p.addStatic(ctx); err != nil {
@@ -78,8 +99,70 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 		p.Clusters.Close()
 		return nil, err
 	}
+	if err := p.startAdmin(ctx); err != nil {
+		p.Listeners.Shutdown(canceled())
+		p.Clusters.Close()
+		return nil, err
+	}
 	return p, nil
 }
+
+// startAdmin opens the admin listener when the bootstrap has an admin address.
+func (p *Proxy) startAdmin(ctx context.Context) error {
+	a := p.bootstrap.GetAdmin()
+	if path := a.GetAccessLogPath(); path != "" && path != "/dev/null" {
+		return fmt.Errorf("admin.access_log_path: only /dev/null is supported (admin requests are not logged)")
+	}
+	p.Admin = admin.New(admin.Deps{
+		Stats: p.Stats, Clusters: p.Clusters, Listeners: p.Listeners, Secrets: p.Secrets,
+		AccessLogs: p.AccessLogs, Runtime: p.Runtime, Bootstrap: p.bootstrap, LogLevel: p.opts.LogLevel,
+		Log: p.log, Start: p.start, Version: p.opts.Version, Concurrency: p.opts.Concurrency,
+		ConfigPath: p.opts.ConfigPath, DrainTime: p.opts.DrainTime, HealthCheckFailed: &p.healthFailed,
+		State: p.state, Drain: p.drain, Quit: p.Quit,
+	})
+	if a.GetAddress() == nil {
+		return nil
+	}
+	addr, err := config.IPAddress(a.GetAddress())
+	if err != nil {
+		return fmt.Errorf("admin.address: %w", err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr.String())
+	if err != nil {
+		return fmt.Errorf("admin.address: %w", err)
+	}
+	p.adminLn = ln
+	return nil
+}
+
+// AdminAddress returns the admin listener's address, or "" when there is none.
+func (p *Proxy) AdminAddress() string {
+	if p.adminLn == nil {
+		return ""
+	}
+	return p.adminLn.Addr().String()
+}
+
+// state is the server state /ready and /server_info report.
+func (p *Proxy) state() adminv3.ServerInfo_State {
+	if p.Listeners.Draining() {
+		return adminv3.ServerInfo_DRAINING
+	}
+	return adminv3.ServerInfo_LIVE
+}
+
+// drain serves /drain_listeners.
+func (p *Proxy) drain(inboundOnly bool) {
+	if !inboundOnly {
+		p.Listeners.Drain()
+		return
+	}
+	p.Listeners.DrainListeners((*listener.Listener).Inbound)
+}
+
+// Quit makes Run drain and return, as /quitquitquit does.
+func (p *Proxy) Quit() { p.quitOnce.Do(func() { close(p.quit) }) }
 
 func canceled() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -114,9 +197,17 @@ func (p *Proxy) Bootstrap() *bootstrapv3.Bootstrap { return p.bootstrap }
 // Run serves until ctx ends, then drains: listeners stop accepting, connections get
 // up to the drain time to finish, and whatever is left is closed.
 func (p *Proxy) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	go p.Clusters.Run(ctx)
 	go p.flushStats(ctx)
-	<-ctx.Done()
+	if p.adminLn != nil {
+		go p.Admin.Serve(ctx, p.adminLn)
+	}
+	select {
+	case <-ctx.Done():
+	case <-p.quit:
+	}
 	p.Shutdown()
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
 	"github.com/weftmesh/weft/internal/proxy/netfilter"
 	"github.com/weftmesh/weft/internal/proxy/route"
+	"github.com/weftmesh/weft/internal/proxy/runtime"
 )
 
 // TypeURL is the type URL of the connection manager's config.
@@ -120,7 +121,7 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 	if rc == nil {
 		return nil, fmt.Errorf("route_config: an inline route_config is required (rds is not supported without xDS)")
 	}
-	t, err := route.New(rc, route.Options{ParseFilterConfig: parsePerFilter})
+	t, err := route.New(rc, routeOptions(deps.Runtime))
 	if err != nil {
 		return nil, fmt.Errorf("route_config: %w", err)
 	}
@@ -232,6 +233,20 @@ func (m *Manager) buildFilters(fs []*hcmv3.HttpFilter, deps *httpfilter.Deps) er
 		}
 	}
 	return nil
+}
+
+// routeOptions connects route tables to the runtime: runtime_fraction matches and
+// weighted-cluster runtime keys read it.
+func routeOptions(rt *runtime.Store) route.Options {
+	opts := route.Options{ParseFilterConfig: parsePerFilter}
+	if rt == nil {
+		return opts
+	}
+	opts.RuntimeFeature = func(key string, def route.Fraction, random uint64) bool {
+		return rt.FeatureEnabled(key, runtime.Fraction{Numerator: uint32(def.Numerator), Denominator: uint32(def.Denominator)}, random)
+	}
+	opts.RuntimeUint = rt.Uint
+	return opts
 }
 
 // parsePerFilter parses typed_per_filter_config through the filter's registration.

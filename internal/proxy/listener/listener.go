@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 
 	"github.com/weftmesh/weft/internal/proxy/netfilter"
@@ -27,9 +28,25 @@ type Listener struct {
 	settings  atomic.Pointer[settings]
 	stats     *listenerStats
 
+	drain     chan struct{} // closed when the listener drains
+	drainOnce sync.Once
+
 	mu      sync.Mutex
 	conns   map[net.Conn]*netfilter.Conn // nil until a filter chain serves it
 	stopped bool
+}
+
+// Inbound reports whether the listener's traffic_direction is INBOUND.
+func (l *Listener) Inbound() bool {
+	return l.settings.Load().config.GetTrafficDirection() == corev3.TrafficDirection_INBOUND
+}
+
+// startDrain stops accepting and tells the listener's connections to finish.
+func (l *Listener) startDrain() {
+	l.drainOnce.Do(func() {
+		close(l.drain)
+		l.stopAccepting()
+	})
 }
 
 // Name returns the listener's name.
@@ -127,8 +144,8 @@ func (l *Listener) stopAccepting() {
 	}
 }
 
-// stop closes the socket; open connections drain and are closed by Shutdown.
-func (l *Listener) stop() { l.stopAccepting() }
+// stop drains the listener; what is left is closed by Shutdown.
+func (l *Listener) stop() { l.startDrain() }
 
 // closeConns closes every open connection.
 func (l *Listener) closeConns() {

@@ -17,6 +17,7 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/netfilter"
+	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/stats"
@@ -28,6 +29,7 @@ type Options struct {
 	Secrets    *secret.Manager
 	Stats      *stats.Store
 	AccessLogs *accesslog.Manager
+	Runtime    *runtime.Store
 	Log        *slog.Logger
 	// Concurrency is the number of accept loops per listener.
 	Concurrency int
@@ -141,7 +143,7 @@ func bindToPort(cfg *listenerv3.Listener) bool {
 
 // start creates a listener and, when it binds, opens its socket and accept loops.
 func (m *Manager) start(cfg *listenerv3.Listener, addr netip.AddrPort, scope string, st *settings, viaAPI bool) (*Listener, error) {
-	l := &Listener{m: m, name: cfg.GetName(), addr: addr, bind: bindToPort(cfg), viaAPI: viaAPI,
+	l := &Listener{m: m, name: cfg.GetName(), addr: addr, bind: bindToPort(cfg), viaAPI: viaAPI, drain: make(chan struct{}),
 		created: time.Now(), stats: newStats(m.opts.Stats.Scope(scope)), conns: map[net.Conn]*netfilter.Conn{}}
 	l.settings.Store(st)
 	if !l.bind {
@@ -207,11 +209,25 @@ func (m *Manager) forOriginalDst(dst netip.AddrPort) *Listener {
 func (m *Manager) Drain() {
 	m.drainOnce.Do(func() {
 		close(m.draining)
-		for _, l := range *m.listeners.Load() {
-			l.stopAccepting()
-		}
-		m.st.draining.Set(int64(len(*m.listeners.Load())))
+		m.DrainListeners(func(*Listener) bool { return true })
 	})
+}
+
+// DrainListeners drains the listeners for which pick returns true (for example only
+// the inbound ones, as /drain_listeners?inboundonly asks).
+func (m *Manager) DrainListeners(pick func(*Listener) bool) {
+	n := 0
+	for _, l := range *m.listeners.Load() {
+		if pick(l) {
+			l.startDrain()
+		}
+		select {
+		case <-l.drain:
+			n++
+		default:
+		}
+	}
+	m.st.draining.Set(int64(n))
 }
 
 // Draining reports whether Drain was called.

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
+	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/stats"
@@ -54,6 +55,8 @@ type Deps struct {
 	ListenerName string
 	// ListenerScope is that listener's stats scope ("listener.<address>.").
 	ListenerScope stats.Scope
+	// Runtime is the layered runtime (runtime_fraction, runtime keys); may be nil.
+	Runtime *runtime.Store
 }
 
 // Registration describes one network filter extension.
