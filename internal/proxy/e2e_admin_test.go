@@ -76,6 +76,10 @@ func TestAdminOnSeedConfig(t *testing.T) {
 	if !strings.Contains(prom, `envoy_http_downstream_rq_xx{envoy_response_code_class="2",envoy_http_conn_manager_prefix="ingress_http"} 1`) {
 		t.Errorf("/stats/prometheus lacks downstream_rq_xx with its tags")
 	}
+	_, srv := get(t, admin+"/stats?filter=^server\\.(live|concurrency)$")
+	if srv != "server.concurrency: 2\nserver.live: 1\n" {
+		t.Errorf("server stats: %q", srv)
+	}
 	if code, _ := get(t, admin+"/ready"); code != 200 {
 		t.Errorf("/ready = %d", code)
 	}

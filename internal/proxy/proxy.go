@@ -63,6 +63,7 @@ type Proxy struct {
 	Runtime    *wruntime.Store
 	Admin      *admin.Server
 
+	server       *serverStats
 	adminLn      net.Listener
 	healthFailed atomic.Bool
 	quit         chan struct{}
@@ -87,6 +88,7 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 		return nil, fmt.Errorf("layered_runtime: %w", err)
 	}
 	p.Runtime = rt
+	p.server = newServerStats(p.Stats.Scope("server."))
 	p.Secrets = secret.NewManager(secret.Options{Logger: opts.Log})
 	p.AccessLogs = accesslog.NewManager(accesslog.WithLogger(opts.Log))
 	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver})
@@ -104,6 +106,9 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 		p.Clusters.Close()
 		return nil, err
 	}
+	p.server.initTimeMs.Set(time.Since(p.start).Milliseconds())
+	p.server.version.Set(versionGauge(p.opts.Version))
+	p.refreshServerStats()
 	return p, nil
 }
 
@@ -224,6 +229,7 @@ func (p *Proxy) flushStats(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			p.refreshServerStats()
 			p.Stats.Flush()
 		}
 	}

@@ -204,6 +204,17 @@ func (m *Manager) forOriginalDst(dst netip.AddrPort) *Listener {
 	return wildcard
 }
 
+// ActiveConnections counts the open downstream connections of every listener.
+func (m *Manager) ActiveConnections() int {
+	n := 0
+	for _, l := range *m.listeners.Load() {
+		l.mu.Lock()
+		n += len(l.conns)
+		l.mu.Unlock()
+	}
+	return n
+}
+
 // Drain stops accepting on every listener and tells connections to finish: HTTP/1
 // closes after the current response, HTTP/2 sends GOAWAY. It returns at once.
 func (m *Manager) Drain() {
