@@ -153,7 +153,13 @@ func TestResponseFlags(t *testing.T) {
 - match: {prefix: "/direct"}
   direct_response: {status: 418, body: {inline_string: "teapot"}}
 - match: {prefix: "/old"}
-  redirect: {path_redirect: "/new"}`
+  redirect: {path_redirect: "/new"}
+- match: {prefix: "/nohost"}
+  route: {cluster: nohost}
+- match: {prefix: "/hangup"}
+  route: {cluster: hangup}
+- match: {prefix: "/garbage"}
+  route: {cluster: garbage}`
 	extra := fmt.Sprintf(`access_log:
 - name: envoy.access_loggers.file
   typed_config:
@@ -161,7 +167,11 @@ func TestResponseFlags(t *testing.T) {
     path: %s
     log_format: {text_format_source: {inline_string: "%%REQ(:PATH)%% %%RESPONSE_CODE%% %%RESPONSE_FLAGS%%\n"}}`, logPath)
 	tiny := `circuit_breakers: {thresholds: [{max_connections: 1, max_pending_requests: 1, max_requests: 100}]}`
+	hangup := rawServer(t, "")
+	garbage := rawServer(t, "SPDY/3 200 OK\r\n\r\n")
 	clusters := staticCluster("echo", "", up.Listener.Addr().String()) +
+		staticCluster("hangup", "", hangup) + staticCluster("garbage", "", garbage) +
+		"\n  - {name: nohost, type: STRICT_DNS, connect_timeout: 1s, load_assignment: {cluster_name: nohost, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: no-such-host.invalid, port_value: 80}}}}]}]}}" +
 		staticCluster("dead", "", deadAddr) +
 		staticCluster("slow", "", slowSrv.Listener.Addr().String()) +
 		staticCluster("tiny", tiny, slowSrv.Listener.Addr().String())
@@ -181,6 +191,9 @@ func TestResponseFlags(t *testing.T) {
 		{"/slow", "upstream request timeout", 504, "UT"},
 		{"/direct", "teapot", 418, "-"},
 		{"/old", "", 301, "-"},
+		{"/nohost", "no healthy upstream", 503, "UH"},
+		{"/hangup", "upstream connect error or disconnect/reset before headers. reset reason: connection termination", 503, "UC"},
+		{"/garbage", "upstream connect error or disconnect/reset before headers. reset reason: protocol error", 502, "UPE"},
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, tt := range tests {
@@ -220,7 +233,11 @@ func TestResponseFlags(t *testing.T) {
 		t.Errorf("overflow codes %v, want two 200 and one 503", got)
 	}
 	eventually(t, counter(p, "cluster.tiny.upstream_rq_pending_overflow", 1))
-	want := []string{"/ok 200 -", "/none 404 NR", "/nocluster 503 NC", "/dead 503 UF", "/slow 504 UT", "/direct 418 -", "/old 301 -", "/overflow 503 UO"}
+	if out := rawExchange(t, url, "GET /bad\x01path HTTP/1.1\r\nHost: a\r\n\r\n"); !strings.HasPrefix(out, "HTTP/1.1 400 ") {
+		t.Errorf("malformed request: %.40q", out)
+	}
+	want := []string{"/ok 200 -", "/none 404 NR", "/nocluster 503 NC", "/dead 503 UF", "/slow 504 UT", "/direct 418 -",
+		"/old 301 -", "/overflow 503 UO", "/nohost 503 UH", "/hangup 503 UC", "/garbage 502 UPE", "- 400 DPE"}
 	eventually(t, func() string {
 		data, _ := os.ReadFile(logPath)
 		for _, w := range want {
@@ -230,6 +247,30 @@ func TestResponseFlags(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// rawServer reads a request and answers with reply (or nothing) and closes.
+func rawServer(t *testing.T, reply string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				bufio.NewReader(c).ReadString('\n')
+				io.WriteString(c, reply)
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
 
 func newServer(t *testing.T, h http.Handler) *httptestServer {
