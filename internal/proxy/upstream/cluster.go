@@ -58,6 +58,7 @@ type Cluster struct {
 	endpoints  []endpoint // as configured (before DNS resolution)
 	dns        *dnsState  // STRICT_DNS and LOGICAL_DNS
 	origDst    *origDstState
+	observer   Observer // outlier detection, nil when not configured
 }
 
 // clusterOptions are the per-connection settings hosts' pools use.
