@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"fmt"
 	"bytes"
 	"io"
 	"net"
@@ -90,6 +91,36 @@ func (r *rawClient) do() error {
 		}
 	}
 	_, err := io.CopyN(io.Discard, r.br, int64(length))
+	return err
+}
+
+// doStatus sends one request and checks the response status.
+func (r *rawClient) doStatus(want int) error {
+	if _, err := r.c.Write(r.req); err != nil {
+		return err
+	}
+	line, err := r.br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if got := string(line); !strings.HasPrefix(got, "HTTP/1.1 "+strconv.Itoa(want)+" ") {
+		r.br.ReadSlice('\n')
+		return fmt.Errorf("status line %q", strings.TrimSpace(got))
+	}
+	length := -1
+	for {
+		line, err := r.br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if strings.HasPrefix(strings.ToLower(string(line)), "content-length:") {
+			length, _ = strconv.Atoi(strings.TrimSpace(string(line[15:])))
+		}
+	}
+	_, err = io.CopyN(io.Discard, r.br, int64(length))
 	return err
 }
 

@@ -71,6 +71,17 @@ func (p *HTTP1) Acquire(ctx context.Context) (*Conn, error) {
 	return p.wait(ctx) // unlocks
 }
 
+// AcquireNew returns a newly opened connection, never an idle one; it is used to
+// re-send a request that failed on a reused connection.
+func (p *HTTP1) AcquireNew(ctx context.Context) (*Conn, error) {
+	if !p.opts.Breaker.Connections.TryAcquire() {
+		p.opts.Stats.CxOverflow.Inc()
+		p.mu.Lock()
+		return p.wait(ctx) // unlocks
+	}
+	return p.connect(ctx)
+}
+
 // stale reports whether an idle connection must not be reused: idle too long, or
 // closed (or sent unexpected bytes) while idle.
 func (p *HTTP1) stale(c *Conn) bool {

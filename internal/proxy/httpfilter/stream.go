@@ -82,6 +82,9 @@ type Stream struct {
 	// DownstreamErr is set when reading the request body failed; the router answers
 	// with it instead of blaming the upstream.
 	DownstreamErr error
+	// ReplayBuffer is storage the router keeps request bodies in for retries; it stays
+	// with the connection so that its memory is reused.
+	ReplayBuffer []byte
 
 	resp     header.Map
 	trailers header.Map

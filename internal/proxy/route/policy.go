@@ -33,6 +33,23 @@ type RetryPolicy struct {
 	RetriableRequestHeaders []*HeaderMatcher
 	// HostSelectionMaxAttempts is host_selection_retry_max_attempts.
 	HostSelectionMaxAttempts int64
+	// PreviousHosts is set by the previous_hosts retry host predicate: a retry avoids
+	// the hosts already tried.
+	PreviousHosts bool
+}
+
+// previousHostsType is the type URL of the only retry host predicate weft implements.
+const previousHostsType = "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+
+func compileHostPredicates(rp *RetryPolicy, ps []*routev3.RetryPolicy_RetryHostPredicate) error {
+	for i, p := range ps {
+		url := p.GetTypedConfig().GetTypeUrl()
+		if url != previousHostsType && !(url == "" && p.GetName() == "envoy.retry_host_predicates.previous_hosts") {
+			return at("retry_host_predicate["+strconv.Itoa(i)+"]", fmt.Errorf("%q (%s) is not supported; only previous_hosts is", p.GetName(), url))
+		}
+		rp.PreviousHosts = true
+	}
+	return nil
 }
 
 // retryOnValues are the retry conditions Envoy knows, HTTP and gRPC.
@@ -66,6 +83,9 @@ func compileRetryPolicy(p *routev3.RetryPolicy) (*RetryPolicy, error) {
 	rp.PerTryIdleTimeout = p.GetPerTryIdleTimeout().AsDuration()
 	if err := rp.compileBackOff(p.GetRetryBackOff()); err != nil {
 		return nil, at("retry_back_off", err)
+	}
+	if err := compileHostPredicates(rp, p.GetRetryHostPredicate()); err != nil {
+		return nil, err
 	}
 	rp.RetriableStatusCodes = append([]uint32(nil), p.GetRetriableStatusCodes()...)
 	var err error

@@ -3,6 +3,7 @@ package route
 import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	previoushostsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
@@ -63,7 +64,9 @@ func supportActionTypes() {
 		"request_headers_to_add", "request_headers_to_remove",
 		"response_headers_to_add", "response_headers_to_remove",
 		"host_rewrite_literal", "typed_per_filter_config")
-	config.Support(&routev3.RetryPolicy{}, "retry_on", "num_retries", "per_try_timeout",
+	config.Support(&routev3.RetryPolicy_RetryHostPredicate{}, "name", "typed_config")
+	config.SupportAll(&previoushostsv3.PreviousHostsPredicate{})
+	config.Support(&routev3.RetryPolicy{}, "retry_on", "num_retries", "per_try_timeout", "retry_host_predicate",
 		"per_try_idle_timeout", "retry_back_off", "retriable_status_codes", "retriable_headers",
 		"retriable_request_headers", "host_selection_retry_max_attempts")
 	config.Support(&routev3.RetryPolicy_RetryBackOff{}, "base_interval", "max_interval")

@@ -33,6 +33,9 @@ type Stats struct {
 	RqRetryBackoffExp  *stats.Counter
 	RqRetryBackoffRL   *stats.Counter
 	RetryOrShadowAband *stats.Counter
+	// RqStaleResend counts requests re-sent on a fresh connection after the reused
+	// one turned out closed by the upstream (what would otherwise be a 503 UC).
+	RqStaleResend *stats.Counter
 	CxNoneHealthy      *stats.Counter
 	CxProtocolError    *stats.Counter
 	RqTime             *stats.Histogram
@@ -78,6 +81,7 @@ func newStats(scope stats.Scope) *Stats {
 		RqRetryBackoffExp:  c("upstream_rq_retry_backoff_exponential"),
 		RqRetryBackoffRL:   c("upstream_rq_retry_backoff_ratelimited"),
 		RetryOrShadowAband: c("retry_or_shadow_abandoned"),
+		RqStaleResend:      c("upstream_rq_stale_connection_resend"),
 		CxNoneHealthy:      c("upstream_cx_none_healthy"),
 		CxProtocolError:    c("upstream_cx_protocol_error"),
 		RqTime:             scope.Histogram("upstream_rq_time", stats.Milliseconds),

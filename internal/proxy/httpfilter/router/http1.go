@@ -8,50 +8,83 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/http1"
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
+	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 )
 
-// runHTTP1 forwards the request over an HTTP/1.1 connection from the host's pool.
-func (a *attempt) runHTTP1() {
+// tryHTTP1 sends the request on an HTTP/1.1 connection from the host's pool and reads
+// the response head.
+func (a *attempt) tryHTTP1() (*upstreamResponse, *failure) {
 	s := a.s
-	conn, err := a.host.HTTP1().Acquire(s.Ctx)
+	pool := a.host.HTTP1()
+	var conn *connpool.Conn
+	var err error
+	if a.fresh {
+		conn, err = pool.AcquireNew(s.Ctx)
+	} else {
+		conn, err = pool.Acquire(s.Ctx)
+	}
 	if err != nil {
-		a.fail(err, false, false)
-		return
+		return nil, a.classify(err, false, true, false)
 	}
 	s.Info.UpstreamLocal = addrPort(conn.LocalAddr())
-	reuse := false
-	defer func() { a.host.HTTP1().Release(conn, reuse) }()
-	if a.timeout > 0 {
-		conn.SetDeadline(a.start.Add(a.timeout))
+	if !a.tryDeadline.IsZero() {
+		conn.SetDeadline(a.tryDeadline)
+	} else {
+		conn.SetDeadline(time.Time{})
 	}
 	sent := a.sendHTTP1(conn)
 	if sent.ch == nil && sent.err != nil {
-		a.fail(sent.err, conn.Reused, isTimeout(sent.err) && s.DownstreamErr == nil)
-		return
+		pool.Release(conn, false)
+		return nil, a.classify(sent.err, conn.Reused, true, false)
 	}
-	var head http1.Head
-	resp := s.ResponseHeaders()
-	err = readResponseHead(conn, resp, &head, s.Request.Get(header.Method))
+	resp := &upstreamResponse{h1: conn, sent: sent}
+	err = readResponseHead(conn, &resp.headers, &resp.h1head, s.Request.Get(header.Method))
 	if err != nil {
-		a.fail(err, conn.Reused, isTimeout(err))
-		return
+		noResponse := conn.R.Buffered() == 0 && isConnReset(err)
+		conn.Close()
+		wroteAll := sent.wait() == nil
+		pool.Release(conn, false)
+		return nil, a.classify(err, conn.Reused, noResponse, wroteAll)
 	}
+	resp.status = resp.h1head.Status
+	if a.tryDeadline != a.deadline { // the per-try timeout ends with the response head
+		conn.SetDeadline(a.deadline)
+	}
+	return resp, nil
+}
+
+// stream sends an upstream response downstream.
+func (a *attempt) stream(resp *upstreamResponse) {
+	defer a.end()
+	s := a.s
 	s.Info.Mark(&s.Info.FirstUpstreamRxByte)
-	a.responseStarted(head.Status)
-	a.prepareResponse(resp)
-	if head.Upgrade {
-		a.upgrade(conn)
+	a.responseStarted(resp.status)
+	h := s.ResponseHeaders()
+	h.CopyFrom(&resp.headers)
+	a.prepareResponse(h)
+	if resp.h2 != nil {
+		a.streamHTTP2(resp, h)
 		return
 	}
-	if err := s.SendHeaders(resp, !head.Body.HasBody()); err != nil {
+	a.streamHTTP1(resp, h)
+}
+
+// streamHTTP1 sends an HTTP/1 upstream response downstream and returns the connection
+// to the pool, for reuse when both messages ended cleanly.
+func (a *attempt) streamHTTP1(resp *upstreamResponse, h *header.Map) {
+	s, conn, head := a.s, resp.h1, &resp.h1head
+	reuse := false
+	defer func() { a.host.HTTP1().Release(conn, reuse) }()
+	if head.Upgrade {
+		a.upgrade(conn, h)
+		return
+	}
+	if err := s.SendHeaders(h, !head.Body.HasBody()); err != nil {
 		return
 	}
 	if !head.Body.HasBody() {
-		reuse = head.KeepAlive && sent.wait() == nil
-		if a.timeout > 0 {
-			conn.SetDeadline(time.Time{})
-		}
+		reuse = head.KeepAlive && resp.sent.wait() == nil
 		return
 	}
 	trailers := s.ResponseTrailers()
@@ -65,10 +98,25 @@ func (a *attempt) runHTTP1() {
 	} else {
 		s.End(nil)
 	}
-	reuse = head.KeepAlive && body.Done() && sent.wait() == nil
-	if reuse && a.timeout > 0 {
-		conn.SetDeadline(time.Time{})
+	reuse = head.KeepAlive && body.Done() && resp.sent.wait() == nil
+}
+
+// discard drops a response that will be retried.
+func (a *attempt) discard(resp *upstreamResponse) {
+	a.c.Stats().RecordResponse(resp.status)
+	a.host.Report(upstream.ResultResponse, resp.status, time.Since(a.start))
+	if resp.status >= 500 {
+		a.host.Stats.RqError.Add(1)
 	}
+	if resp.h2 != nil {
+		resp.h2.Body.Close()
+		resp.cancel()
+	} else {
+		resp.h1.Close()
+		resp.sent.wait()
+		a.host.HTTP1().Release(resp.h1, false)
+	}
+	a.end()
 }
 
 // readResponseHead reads the upstream response head, skipping interim 1xx responses
@@ -176,9 +224,9 @@ func isUpgrade(h *header.Map) bool {
 
 // upgrade sends the 101 (or CONNECT 2xx) downstream and splices the two connections
 // until either side closes.
-func (a *attempt) upgrade(conn *connpool.Conn) {
+func (a *attempt) upgrade(conn *connpool.Conn, h *header.Map) {
 	s := a.s
-	if err := s.SendHeaders(s.ResponseHeaders(), false); err != nil {
+	if err := s.SendHeaders(h, false); err != nil {
 		return
 	}
 	down, err := s.Upgrade()

@@ -7,60 +7,77 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
 )
 
-// runHTTP2 forwards the request as a stream on an HTTP/2 connection from the host's pool.
-func (a *attempt) runHTTP2() {
+// tryHTTP2 sends the request as a stream on an HTTP/2 connection from the host's pool
+// and waits for the response head.
+func (a *attempt) tryHTTP2() (*upstreamResponse, *failure) {
 	s := a.s
-	ctx := s.Ctx
-	if a.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, a.start.Add(a.timeout))
-		defer cancel()
+	ctx, cancel := context.WithCancel(s.Ctx)
+	if !a.deadline.IsZero() {
+		ctx, cancel = context.WithDeadline(s.Ctx, a.deadline)
+	}
+	var perTry *time.Timer
+	if a.perTry {
+		perTry = time.AfterFunc(time.Until(a.tryDeadline), cancel)
 	}
 	cc, err := a.host.HTTP2().Acquire(ctx)
 	if err != nil {
-		a.fail(err, false, false)
-		return
+		stopTimer(perTry)
+		cancel()
+		return nil, a.classify(err, false, true, false)
 	}
-	req := newH2Request(ctx, s)
 	s.Info.Mark(&s.Info.FirstUpstreamTxByte)
-	resp, err := cc.RoundTrip(req)
+	resp, err := cc.RoundTrip(newH2Request(ctx, s))
+	perTryFired := perTry != nil && !perTry.Stop()
 	if err != nil {
-		a.fail(err, false, ctx.Err() == context.DeadlineExceeded && s.Ctx.Err() == nil)
-		return
+		cancel()
+		if perTryFired {
+			err = context.DeadlineExceeded
+		}
+		return nil, a.classify(err, false, true, false)
 	}
-	defer resp.Body.Close()
-	s.Info.Mark(&s.Info.FirstUpstreamRxByte)
-	h := s.ResponseHeaders()
-	h.Reset()
-	h.Add(header.Status, strconv.Itoa(resp.StatusCode))
+	out := &upstreamResponse{status: resp.StatusCode, h2: resp, cancel: cancel}
+	out.headers.Add(header.Status, strconv.Itoa(resp.StatusCode))
 	for k, vs := range resp.Header {
 		name := strings.ToLower(k)
 		for _, v := range vs {
-			h.Add(name, v)
+			out.headers.Add(name, v)
 		}
 	}
-	a.responseStarted(resp.StatusCode)
-	a.prepareResponse(h)
+	return out, nil
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+// streamHTTP2 sends an HTTP/2 upstream response downstream, trailers included.
+func (a *attempt) streamHTTP2(resp *upstreamResponse, h *header.Map) {
+	s := a.s
+	defer resp.cancel()
+	defer resp.h2.Body.Close()
 	if err := s.SendHeaders(h, false); err != nil {
 		return
 	}
-	if err := a.copyResponseBody(resp.Body, unbuffered{}); err != nil {
+	if err := a.copyResponseBody(resp.h2.Body, unbuffered{}); err != nil {
 		a.bodyFailed(err)
 		return
 	}
-	var tr header.Map
-	for k, vs := range resp.Trailer {
+	tr := s.ResponseTrailers()
+	for k, vs := range resp.h2.Trailer {
 		name := strings.ToLower(k)
 		for _, v := range vs {
 			tr.Add(name, v)
 		}
 	}
-	s.End(&tr)
+	s.End(tr)
 }
 
 // newH2Request builds the upstream request from the stream's headers and body.

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"net/netip"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
-	"github.com/weftmesh/weft/internal/proxy/lb"
 	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
@@ -45,6 +43,15 @@ type Router struct {
 
 type routerStats struct {
 	noRoute, noCluster, redirect, direct, resetAfterStarted *stats.Counter
+}
+
+// idempotent reports whether a method may be sent twice (RFC 9110 9.2.2).
+func idempotent(method string) bool {
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+		return true
+	}
+	return false
 }
 
 // New returns a router.
@@ -115,33 +122,6 @@ func (r *Router) finalizer(s *httpfilter.Stream) func(*header.Map) {
 	return func(h *header.Map) { s.Route.FinalizeResponse(h, &s.Info) }
 }
 
-// forward sends the request to a host of cluster c and streams the response back.
-func (r *Router) forward(s *httpfilter.Stream, rt *route.Entry, c *upstream.Cluster) {
-	timeout := r.timeout(s, rt)
-	host := r.pickHost(s, rt, c)
-	if host == nil {
-		c.Stats().CxNoneHealthy.Inc()
-		s.SendLocalReply(503, "no healthy upstream", streaminfo.NoHealthyUpstream, "no_healthy_upstream", r.finalizer(s))
-		return
-	}
-	rt.FinalizeRequest(&s.Request, &s.Info)
-	if rt.AutoHostRewrite() && host.Hostname() != "" {
-		s.Request.Set(header.Authority, host.Hostname())
-	}
-	s.Info.UpstreamHost = host.Address()
-	s.Info.UpstreamHostname = host.Hostname()
-	s.Info.Attempts = 1
-	breaker := c.Breaker(false)
-	if !breaker.Requests.TryAcquire() {
-		c.Stats().Pool.RqPendingOverflow.Inc()
-		s.SendLocalReply(503, overflowBody, streaminfo.UpstreamOverflow, "upstream_reset_before_response_started{overflow}", r.finalizer(s))
-		return
-	}
-	defer breaker.Requests.Release()
-	a := attempt{r: r, s: s, rt: rt, c: c, host: host, timeout: timeout}
-	a.run()
-}
-
 // timeout returns the request's upstream timeout (0: none) and sets
 // x-envoy-expected-rq-timeout-ms for the upstream.
 func (r *Router) timeout(s *httpfilter.Stream, rt *route.Entry) time.Duration {
@@ -182,27 +162,6 @@ func msString(d time.Duration) string {
 	c := &msText{d: d, s: strconv.FormatInt(d.Milliseconds(), 10)}
 	msCache.Store(c)
 	return c.s
-}
-
-// pickHost chooses the upstream host: the original destination for ORIGINAL_DST
-// clusters, otherwise the load balancer's pick (with the route's hash policy).
-func (r *Router) pickHost(s *httpfilter.Stream, rt *route.Entry, c *upstream.Cluster) *upstream.Host {
-	if c.IsOriginalDst() {
-		dst := s.Info.Downstream.LocalAddress
-		if name := c.OriginalDstHeader(); name != "" {
-			if v, ok := s.Request.Lookup(name); ok {
-				if a, err := netip.ParseAddrPort(v); err == nil {
-					dst = a
-				}
-			}
-		}
-		return c.PickOriginal(dst)
-	}
-	ctx := lb.Context{}
-	if hp := rt.HashPolicies(); len(hp) > 0 {
-		ctx.Hash, ctx.HasHash = hashRequest(hp, s)
-	}
-	return c.Pick(ctx)
 }
 
 const overflowBody = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
