@@ -2,8 +2,8 @@ package proxy_test
 
 import (
 	"bufio"
-	"fmt"
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strconv"

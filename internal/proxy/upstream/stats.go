@@ -35,10 +35,10 @@ type Stats struct {
 	RetryOrShadowAband *stats.Counter
 	// RqStaleResend counts requests re-sent on a fresh connection after the reused
 	// one turned out closed by the upstream (what would otherwise be a 503 UC).
-	RqStaleResend *stats.Counter
-	CxNoneHealthy      *stats.Counter
-	CxProtocolError    *stats.Counter
-	RqTime             *stats.Histogram
+	RqStaleResend   *stats.Counter
+	CxNoneHealthy   *stats.Counter
+	CxProtocolError *stats.Counter
+	RqTime          *stats.Histogram
 
 	MembershipHealthy  *stats.Gauge
 	MembershipDegraded *stats.Gauge

@@ -8,8 +8,8 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/http1"
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
-	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
+	"github.com/weftmesh/weft/internal/proxy/upstream"
 )
 
 // tryHTTP1 sends the request on an HTTP/1.1 connection from the host's pool and reads
