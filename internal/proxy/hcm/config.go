@@ -113,7 +113,7 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 	}
 	m.serverHeader(cfg)
 	m.rematchFn = m.rematch
-	deps2 := &httpfilter.Deps{Clusters: deps.Clusters, Stats: deps.Stats, StatPrefix: "http." + cfg.GetStatPrefix() + "."}
+	deps2 := &httpfilter.Deps{Clusters: deps.Clusters, Stats: deps.Stats, StatPrefix: "http." + cfg.GetStatPrefix() + ".", Runtime: deps.Runtime}
 	if err := m.buildFilters(cfg.GetHttpFilters(), deps2); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
 	"github.com/weftmesh/weft/internal/stats"
 )
@@ -17,6 +18,8 @@ type Deps struct {
 	Stats    *stats.Store
 	// StatPrefix is the connection manager's stat prefix ("http.<stat_prefix>.").
 	StatPrefix string
+	// Runtime is the layered runtime (runtime keys and fractions); may be nil.
+	Runtime *runtime.Store
 }
 
 // Registration describes one filter extension.
