@@ -31,11 +31,13 @@ type attempt struct {
 	host        *upstream.Host
 	n           int
 	fresh       bool      // use a new connection (re-send after a stale one)
-	deadline    time.Time // the route timeout's end (zero: none)
+	deadline    time.Time // the route timeout's or max stream duration's end (zero: none)
+	msd         time.Time // the max stream duration's end (zero: none)
 	tryDeadline time.Time // the per-try timeout's end, until the response head
 	perTry      bool      // tryDeadline comes from the per-try timeout
 	start       time.Time
 	held        bool // holds a max_requests unit and the active-request counts
+	setCookie   string
 }
 
 // failKind classifies an attempt that got no response.
@@ -50,6 +52,7 @@ const (
 	failTimeout
 	failProtocol
 	failDownstream
+	failMaxDuration
 )
 
 // failure is an attempt that ended without a usable response head.
@@ -136,7 +139,7 @@ func (a *attempt) report(f *failure) {
 	switch f.kind {
 	case failConnect:
 		a.host.Report(upstream.ResultConnectFailed, 0, took)
-	case failPerTryTimeout, failTimeout:
+	case failPerTryTimeout, failTimeout, failMaxDuration:
 		a.host.Report(upstream.ResultTimeout, 0, took)
 	case failReset, failRefused, failProtocol:
 		a.host.Report(upstream.ResultReset, 0, took)
@@ -161,6 +164,9 @@ func (a *attempt) prepareResponse(h *header.Map) {
 	if !a.r.suppressHeaders {
 		h.Set("x-envoy-upstream-service-time", strconv.FormatInt(time.Since(a.start).Milliseconds(), 10))
 	}
+	if a.setCookie != "" {
+		h.Add("set-cookie", a.setCookie)
+	}
 	if a.rt.VirtualHost().IncludeAttemptCountInResponse() {
 		h.Set("x-envoy-attempt-count", itoa(a.n))
 	}
@@ -180,9 +186,14 @@ func (a *attempt) classify(err error, reused, noResponse, wroteAll bool) *failur
 	case errors.As(err, &ce):
 		f.kind = failConnect
 	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		f.kind = failTimeout
-		if a.perTry && (a.deadline.IsZero() || time.Now().Before(a.deadline)) {
+		now := time.Now()
+		switch {
+		case a.perTry && (a.deadline.IsZero() || now.Before(a.deadline)):
 			f.kind = failPerTryTimeout
+		case !a.msd.IsZero() && !now.Before(a.msd) && a.deadline.Equal(a.msd):
+			f.kind = failMaxDuration
+		default:
+			f.kind = failTimeout
 		}
 	case errors.As(err, &pe):
 		f.kind = failProtocol
@@ -225,6 +236,10 @@ func (a *attempt) fail(f *failure, exhausted bool) {
 	case failTimeout, failPerTryTimeout:
 		a.timedOut(f.kind)
 		s.SendLocalReply(504, "upstream request timeout", streaminfo.UpstreamRequestTimeout, "upstream_response_timeout", fin)
+	case failMaxDuration:
+		st.RqMaxDurationReach.Inc()
+		s.SendLocalReply(408, "upstream max stream duration reached", streaminfo.UpstreamMaxStreamDurationReached,
+			"upstream_max_stream_duration_reached", fin)
 	case failProtocol:
 		st.CxProtocolError.Inc()
 		s.SendLocalReply(502, prefix+"protocol error", streaminfo.UpstreamProtocolError, "upstream_reset_before_response_started{protocol_error}", fin)

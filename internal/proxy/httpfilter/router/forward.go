@@ -24,13 +24,15 @@ func (r *Router) forward(s *httpfilter.Stream, rt *route.Entry, c *upstream.Clus
 	if timeout > 0 {
 		deadline = start.Add(timeout)
 	}
+	msd := maxStreamDuration(s, rt, start)
 	rs := newRetryState(s, rt, timeout)
 	rt.FinalizeRequest(&s.Request, &s.Info)
 	replay := r.wrapBody(s)
 	if replay != nil {
 		defer func() { s.ReplayBuffer = replay.buf }()
 	}
-	fl := forwarding{r: r, s: s, rt: rt, c: c, rs: &rs, replay: replay, deadline: deadline, lbctx: r.lbContext(s, rt)}
+	fl := forwarding{r: r, s: s, rt: rt, c: c, rs: &rs, replay: replay, deadline: deadline, msd: msd}
+	fl.lbctx, fl.setCookie = r.lbContext(s, rt)
 	fl.run()
 	r.mirror(s, rt, replay)
 }
@@ -53,10 +55,13 @@ type forwarding struct {
 	c        *upstream.Cluster
 	rs       *retryState
 	replay   *replayBody
-	deadline time.Time
+	deadline time.Time // the route timeout's end
+	msd      time.Time // the max stream duration's end
 	lbctx    lb.Context
 	resent   bool
 	retrying bool // holds a unit of the max_retries circuit breaker
+	// setCookie is a generated affinity cookie to send with the response.
+	setCookie string
 }
 
 func (fl *forwarding) run() {
@@ -114,8 +119,11 @@ func (fl *forwarding) attempt(host *upstream.Host, n int, fresh bool) *attempt {
 	if fl.rs.enabled() && fl.rs.previous {
 		fl.rs.tried = append(fl.rs.tried, host.Address())
 	}
-	a := &attempt{r: fl.r, s: s, rt: fl.rt, c: fl.c, host: host, n: n, fresh: fresh, deadline: fl.deadline}
-	a.tryDeadline = fl.deadline
+	a := &attempt{r: fl.r, s: s, rt: fl.rt, c: fl.c, host: host, n: n, fresh: fresh, deadline: fl.deadline, msd: fl.msd, setCookie: fl.setCookie}
+	if !fl.msd.IsZero() && (a.deadline.IsZero() || fl.msd.Before(a.deadline)) {
+		a.deadline = fl.msd
+	}
+	a.tryDeadline = a.deadline
 	if p := fl.rs.perTry; p > 0 {
 		if t := time.Now().Add(p); a.tryDeadline.IsZero() || t.Before(a.tryDeadline) {
 			a.tryDeadline = t
@@ -143,13 +151,13 @@ func (fl *forwarding) pickHost() *upstream.Host {
 	return c.Pick(fl.rs.pickContext(fl.lbctx))
 }
 
-// lbContext computes the request's hash for consistent-hash balancers.
-func (r *Router) lbContext(s *httpfilter.Stream, rt *route.Entry) lb.Context {
-	ctx := lb.Context{}
+// lbContext computes the request's hash for consistent-hash balancers, and the
+// Set-Cookie of a generated affinity cookie.
+func (r *Router) lbContext(s *httpfilter.Stream, rt *route.Entry) (ctx lb.Context, setCookie string) {
 	if hp := rt.HashPolicies(); len(hp) > 0 {
-		ctx.Hash, ctx.HasHash = hashRequest(hp, s)
+		ctx.Hash, ctx.HasHash, setCookie = hashRequest(hp, s)
 	}
-	return ctx
+	return ctx, setCookie
 }
 
 // rewind makes the request body readable again for another attempt.

@@ -2,7 +2,9 @@ package router
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 
@@ -12,13 +14,17 @@ import (
 )
 
 // hashRequest computes the request's hash from the route's hash policies, combining
-// several as Envoy does (rotate left one bit, then xor).
-func hashRequest(policies []route.HashPolicy, s *httpfilter.Stream) (uint64, bool) {
-	var hash uint64
-	have := false
+// several as Envoy does (rotate left one bit, then xor). A cookie policy with a TTL
+// whose cookie is missing generates one; setCookie is then the Set-Cookie value to send.
+func hashRequest(policies []route.HashPolicy, s *httpfilter.Stream) (hash uint64, have bool, setCookie string) {
 	for i := range policies {
 		p := &policies[i]
 		v, ok := hashInput(p, s)
+		if !ok && p.Kind == route.HashCookie && p.CookieTTL != nil {
+			v = generateCookie(p, s)
+			setCookie = makeSetCookie(p, v)
+			ok = true
+		}
 		if !ok {
 			continue
 		}
@@ -33,7 +39,33 @@ func hashRequest(policies []route.HashPolicy, s *httpfilter.Stream) (uint64, boo
 			break
 		}
 	}
-	return hash, have
+	return hash, have, setCookie
+}
+
+// generateCookie derives a cookie value from the downstream connection's addresses, as
+// Envoy does, so that requests racing on one connection get the same cookie.
+func generateCookie(p *route.HashPolicy, s *httpfilter.Stream) string {
+	d := &s.Info.Downstream
+	return strconv.FormatUint(xxhash.Sum64String(d.DirectRemoteAddress.String()+d.LocalAddress.String()), 16)
+}
+
+// makeSetCookie formats the Set-Cookie value for a generated affinity cookie.
+func makeSetCookie(p *route.HashPolicy, value string) string {
+	var b strings.Builder
+	b.WriteString(p.Name)
+	b.WriteString(`="`)
+	b.WriteString(value)
+	b.WriteByte('"')
+	if ttl := *p.CookieTTL; ttl > 0 {
+		b.WriteString("; Max-Age=")
+		b.WriteString(strconv.FormatInt(int64(ttl/time.Second), 10))
+	}
+	if p.CookiePath != "" {
+		b.WriteString("; Path=")
+		b.WriteString(p.CookiePath)
+	}
+	b.WriteString("; HttpOnly")
+	return b.String()
 }
 
 func hashInput(p *route.HashPolicy, s *httpfilter.Stream) (string, bool) {

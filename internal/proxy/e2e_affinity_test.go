@@ -1,0 +1,94 @@
+package proxy_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftmesh/weft/internal/proxy"
+)
+
+// namedServer answers with its name.
+func namedServer(t *testing.T, name string) string {
+	s := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, name) }))
+	return s.Listener.Addr().String()
+}
+
+// TestSessionAffinity: RING_HASH with a header hash policy sends each user to one
+// host; a cookie policy with a TTL generates the cookie and the client sticks to a host.
+func TestSessionAffinity(t *testing.T) {
+	hosts := []string{namedServer(t, "a"), namedServer(t, "b"), namedServer(t, "c")}
+	routes := `
+- match: {prefix: "/user"}
+  route: {cluster: ring, hash_policy: [{header: {header_name: x-user}}]}
+- match: {prefix: "/cookie"}
+  route: {cluster: ring, hash_policy: [{cookie: {name: affinity, ttl: 3600s, path: /}}]}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("ring", "lb_policy: RING_HASH", hosts...))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+	seen := map[string]bool{}
+	for _, user := range []string{"alice", "bob", "carol", "dave", "erin", "frank"} {
+		first := ""
+		for i := 0; i < 5; i++ {
+			req, _ := http.NewRequest("GET", url+"/user", nil)
+			req.Header.Set("X-User", user)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(resp)
+			if first == "" {
+				first = got
+			} else if got != first {
+				t.Errorf("user %s went to %s then %s", user, first, got)
+			}
+		}
+		seen[first] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("six users all hashed to %v", seen)
+	}
+
+	resp, err := http.Get(url + "/cookie")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := readAll(resp)
+	sc := resp.Header.Get("Set-Cookie")
+	if !strings.HasPrefix(sc, `affinity="`) || !strings.Contains(sc, "Max-Age=3600; Path=/; HttpOnly") {
+		t.Fatalf("Set-Cookie %q", sc)
+	}
+	cookie := strings.SplitN(sc, ";", 2)[0]
+	for i := 0; i < 10; i++ {
+		req, _ := http.NewRequest("GET", url+"/cookie", nil)
+		req.Header.Set("Cookie", strings.ReplaceAll(cookie, `"`, ""))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readAll(resp); got != first || resp.Header.Get("Set-Cookie") != "" {
+			t.Errorf("with the cookie: host %s (first %s), set-cookie %q", got, first, resp.Header.Get("Set-Cookie"))
+		}
+	}
+}
+
+// TestMaxStreamDuration: a route's max_stream_duration ends a slow request with 408
+// and UMSDR.
+func TestMaxStreamDuration(t *testing.T) {
+	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(500 * time.Millisecond) }))
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: slow, max_stream_duration: {max_stream_duration: 0.1s}}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("slow", "", slow.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	resp, err := http.Get(listenerURL(t, p, "l") + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); resp.StatusCode != 408 || body != "upstream max stream duration reached" {
+		t.Errorf("got %d %q", resp.StatusCode, body)
+	}
+	eventually(t, counter(p, "cluster.slow.upstream_rq_max_duration_reached", 1))
+}
