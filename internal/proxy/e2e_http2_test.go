@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/h2c"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -148,4 +149,37 @@ func TestTLSDownstreamALPN(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 	}
 	eventually(t, counter(p, "listener.127.0.0.1_0.ssl.handshake", 2))
+}
+
+// TestUpstreamH2MaxConcurrentStreams: with max_concurrent_streams 1, concurrent
+// requests to an HTTP/2 upstream each get a connection of their own.
+func TestUpstreamH2MaxConcurrentStreams(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(200 * time.Millisecond)
+		io.WriteString(w, r.Proto)
+	})
+	up := newServer(t, h2c.NewHandler(h, &http2.Server{}))
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: h2}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("h2", "http2_protocol_options: {max_concurrent_streams: 1}", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+	done := make(chan string, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			resp, err := http.Get(url + "/")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- readAll(resp)
+		}()
+	}
+	for i := 0; i < 3; i++ {
+		if got := <-done; got != "HTTP/2.0" {
+			t.Errorf("response %q", got)
+		}
+	}
+	eventually(t, counter(p, "cluster.h2.upstream_cx_http2_total", 3))
 }

@@ -3,6 +3,7 @@ package connpool
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -23,17 +24,30 @@ type HTTP2 struct {
 type h2conn struct {
 	cc      *http2.ClientConn
 	created time.Time
+	active  atomic.Int64 // streams in flight
 }
 
-// NewHTTP2 returns an empty pool. idle closes connections without streams after that
-// long (0: never).
+// Stream is a reserved stream slot on an HTTP/2 connection. Done must be called when
+// the stream ends.
+type Stream struct {
+	*http2.ClientConn
+	conn *h2conn
+}
+
+// Done releases the stream's slot.
+func (s *Stream) Done() { s.conn.active.Add(-1) }
+
+// NewHTTP2 returns an empty pool. Options.IdleTimeout closes connections without
+// streams after that long (0: never); Options.MaxConcurrentStreams caps streams per
+// connection below what the upstream allows.
 func NewHTTP2(opts Options) *HTTP2 {
 	t := &http2.Transport{AllowHTTP: true, IdleConnTimeout: opts.IdleTimeout, StrictMaxConcurrentStreams: true}
 	return &HTTP2{opts: opts, t: t}
 }
 
-// Acquire returns a connection with a stream reserved for one request.
-func (p *HTTP2) Acquire(ctx context.Context) (*http2.ClientConn, error) {
+// Acquire returns a stream slot for one request on an open connection, or on a new one
+// when every open connection is at its stream limit.
+func (p *HTTP2) Acquire(ctx context.Context) (*Stream, error) {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -41,9 +55,9 @@ func (p *HTTP2) Acquire(ctx context.Context) (*http2.ClientConn, error) {
 	}
 	p.prune()
 	for _, c := range p.conns {
-		if c.cc.ReserveNewRequest() {
+		if p.reserve(c) {
 			p.mu.Unlock()
-			return c.cc, nil
+			return &Stream{ClientConn: c.cc, conn: c}, nil
 		}
 	}
 	p.mu.Unlock()
@@ -64,11 +78,25 @@ func (p *HTTP2) Acquire(ctx context.Context) (*http2.ClientConn, error) {
 		return nil, &ConnectError{Err: err}
 	}
 	p.opts.Stats.CxHTTP2Total.Inc()
+	c := &h2conn{cc: cc, created: time.Now()}
+	c.active.Add(1)
 	cc.ReserveNewRequest()
 	p.mu.Lock()
-	p.conns = append(p.conns, &h2conn{cc: cc, created: time.Now()})
+	p.conns = append(p.conns, c)
 	p.mu.Unlock()
-	return cc, nil
+	return &Stream{ClientConn: cc, conn: c}, nil
+}
+
+// reserve takes a stream slot on c if both the configured cap and the upstream allow.
+func (p *HTTP2) reserve(c *h2conn) bool {
+	if limit := p.opts.MaxConcurrentStreams; limit > 0 && c.active.Load() >= limit {
+		return false
+	}
+	if !c.cc.ReserveNewRequest() {
+		return false
+	}
+	c.active.Add(1)
+	return true
 }
 
 // prune drops closed connections. p.mu is held.

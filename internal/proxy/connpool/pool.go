@@ -51,6 +51,8 @@ type Options struct {
 	MaxRequestsPerConnection int
 	// IdleTimeout closes connections idle for longer (0: never).
 	IdleTimeout time.Duration
+	// MaxConcurrentStreams caps HTTP/2 streams per connection (0: the upstream's limit).
+	MaxConcurrentStreams int64
 	Breaker     *Breaker
 	Stats       *Stats
 	Host        *HostStats

@@ -130,8 +130,9 @@ func set(dst *int64, v interface{ GetValue() uint32 }) {
 // protocolOptions reads the upstream HTTP protocol and per-connection limits.
 func (c *Cluster) protocolOptions(cfg *clusterv3.Cluster) error {
 	common := cfg.GetCommonHttpProtocolOptions()
-	if cfg.GetHttp2ProtocolOptions() != nil {
+	if h2 := cfg.GetHttp2ProtocolOptions(); h2 != nil {
 		c.protocol = HTTP2
+		c.opts.maxConcurrentStreams = int64(h2.GetMaxConcurrentStreams().GetValue())
 	}
 	if n := cfg.GetMaxRequestsPerConnection(); n != nil {
 		c.opts.maxRequestsPerConnection = int(n.GetValue())
@@ -141,9 +142,10 @@ func (c *Cluster) protocolOptions(cfg *clusterv3.Cluster) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case opts.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil:
+		switch h2 := opts.GetExplicitHttpConfig().GetHttp2ProtocolOptions(); {
+		case h2 != nil:
 			c.protocol = HTTP2
+			c.opts.maxConcurrentStreams = int64(h2.GetMaxConcurrentStreams().GetValue())
 		case opts.GetUseDownstreamProtocolConfig() != nil:
 			c.protocol = UseDownstream
 		}

@@ -66,6 +66,7 @@ type clusterOptions struct {
 	connectTimeout           time.Duration
 	maxRequestsPerConnection int
 	idleTimeout              time.Duration
+	maxConcurrentStreams     int64
 }
 
 // membership is an immutable view of the cluster's hosts and the balancer over them.
@@ -201,6 +202,7 @@ func (c *Cluster) poolOptions(h *Host) connpool.Options {
 		ConnectTimeout:           c.opts.connectTimeout,
 		MaxRequestsPerConnection: c.opts.maxRequestsPerConnection,
 		IdleTimeout:              c.opts.idleTimeout,
+		MaxConcurrentStreams:     c.opts.maxConcurrentStreams,
 		Breaker:                  c.breakers[0],
 		Stats:                    c.stats.Pool,
 		Host:                     &h.Stats.HostStats,

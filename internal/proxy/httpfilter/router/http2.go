@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/weftmesh/weft/internal/proxy/header"
@@ -25,23 +26,25 @@ func (a *attempt) tryHTTP2() (*upstreamResponse, *failure) {
 	if a.perTry {
 		perTry = time.AfterFunc(time.Until(a.tryDeadline), cancel)
 	}
-	cc, err := a.host.HTTP2().Acquire(ctx)
+	st, err := a.host.HTTP2().Acquire(ctx)
 	if err != nil {
 		stopTimer(perTry)
 		cancel()
 		return nil, a.classify(err, false, true, false)
 	}
 	s.Info.Mark(&s.Info.FirstUpstreamTxByte)
-	resp, err := cc.RoundTrip(newH2Request(ctx, s))
+	resp, err := st.RoundTrip(newH2Request(ctx, s))
 	perTryFired := perTry != nil && !perTry.Stop()
 	if err != nil {
+		st.Done()
 		cancel()
 		if perTryFired {
 			err = context.DeadlineExceeded
 		}
 		return nil, a.classify(err, false, true, false)
 	}
-	out := &upstreamResponse{status: resp.StatusCode, h2: resp, cancel: cancel}
+	var once sync.Once
+	out := &upstreamResponse{status: resp.StatusCode, h2: resp, cancel: func() { once.Do(func() { cancel(); st.Done() }) }}
 	out.headers.Add(header.Status, strconv.Itoa(resp.StatusCode))
 	for k, vs := range resp.Header {
 		name := strings.ToLower(k)
