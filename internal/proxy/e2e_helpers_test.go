@@ -133,7 +133,13 @@ func portOf(t *testing.T, rawURL string) string {
 // just after the response is sent, so a client can see the response first.
 func eventually(t *testing.T, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
+	eventuallyWithin(t, 3*time.Second, check)
+}
+
+// eventuallyWithin is eventually with a chosen time limit.
+func eventuallyWithin(t *testing.T, limit time.Duration, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		msg := check()
 		if msg == "" {

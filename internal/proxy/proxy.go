@@ -18,14 +18,16 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/admin"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/listener"
+	"github.com/weftmesh/weft/internal/proxy/route"
 	wruntime "github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
+	"github.com/weftmesh/weft/internal/proxy/xdsclient"
 	"github.com/weftmesh/weft/internal/stats"
 )
 
 func init() {
-	config.Support(&bootstrapv3.Bootstrap{}, "node", "static_resources", "admin")
+	config.Support(&bootstrapv3.Bootstrap{}, "node", "static_resources", "admin", "dynamic_resources")
 	config.Support(&bootstrapv3.Bootstrap_StaticResources{}, "listeners", "clusters", "secrets")
 	config.Support(&bootstrapv3.Admin{}, "address", "access_log_path", "profile_path")
 	config.Support(&corev3.Node{}, "id", "cluster", "metadata", "locality", "user_agent_name")
@@ -62,6 +64,10 @@ type Proxy struct {
 	AccessLogs *accesslog.Manager
 	Runtime    *wruntime.Store
 	Admin      *admin.Server
+	// Routes are the RDS route configurations; XDS is the xDS client (nil when the
+	// bootstrap is static only).
+	Routes *route.Providers
+	XDS    *xdsclient.Client
 
 	server       *serverStats
 	adminLn      net.Listener
@@ -88,18 +94,28 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 		return nil, fmt.Errorf("layered_runtime: %w", err)
 	}
 	p.Runtime = rt
+	p.Routes = route.NewProviders()
 	p.server = newServerStats(p.Stats.Scope("server."))
 	p.Secrets = secret.NewManager(secret.Options{Logger: opts.Log})
 	p.AccessLogs = accesslog.NewManager(accesslog.WithLogger(opts.Log))
 	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver})
 	p.Listeners = listener.NewManager(ctx, listener.Options{
 		Clusters: p.Clusters, Secrets: p.Secrets, Stats: p.Stats, AccessLogs: p.AccessLogs, Runtime: p.Runtime,
-		Log: opts.Log, Concurrency: opts.Concurrency,
+		Routes: p.Routes, Log: opts.Log, Concurrency: opts.Concurrency,
 	})
 	if err := p.addStatic(ctx); err != nil {
 		p.Listeners.Shutdown(canceled())
 		p.Clusters.Close()
 		return nil, err
+	}
+	xo, dynamic, err := p.xdsOptions()
+	if err != nil {
+		p.Listeners.Shutdown(canceled())
+		p.Clusters.Close()
+		return nil, err
+	}
+	if dynamic {
+		p.XDS = xdsclient.New(xo)
 	}
 	if err := p.startAdmin(ctx); err != nil {
 		p.Listeners.Shutdown(canceled())
@@ -153,6 +169,13 @@ func (p *Proxy) AdminAddress() string {
 func (p *Proxy) state() adminv3.ServerInfo_State {
 	if p.Listeners.Draining() {
 		return adminv3.ServerInfo_DRAINING
+	}
+	if p.XDS != nil {
+		select {
+		case <-p.XDS.Ready():
+		default:
+			return adminv3.ServerInfo_INITIALIZING
+		}
 	}
 	return adminv3.ServerInfo_LIVE
 }
@@ -208,6 +231,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	go p.flushStats(ctx)
 	if p.adminLn != nil {
 		go p.Admin.Serve(ctx, p.adminLn)
+	}
+	if p.XDS != nil {
+		go p.XDS.Run(ctx)
 	}
 	select {
 	case <-ctx.Done():

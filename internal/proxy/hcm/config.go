@@ -34,9 +34,10 @@ func init() {
 		"server_name", "server_header_transformation", "generate_request_id", "preserve_external_request_id",
 		"use_remote_address", "xff_num_trusted_hops", "skip_xff_append", "via", "max_request_headers_kb",
 		"common_http_protocol_options", "http_protocol_options", "http2_protocol_options",
-		"stream_idle_timeout", "request_timeout", "request_headers_timeout", "drain_timeout",
+		"stream_idle_timeout", "request_timeout", "request_headers_timeout", "drain_timeout", "rds",
 		"delayed_close_timeout", "access_log", "upgrade_configs")
 	config.Support(&hcmv3.HttpFilter{}, "name", "typed_config")
+	config.Support(&hcmv3.Rds{}, "config_source", "route_config_name")
 	config.Support(&hcmv3.HttpConnectionManager_UpgradeConfig{}, "upgrade_type", "enabled")
 	config.Support(&corev3.HttpProtocolOptions{}, "idle_timeout", "max_connection_duration", "max_headers_count",
 		"max_stream_duration", "max_requests_per_connection")
@@ -50,7 +51,8 @@ func init() {
 type Manager struct {
 	codec     hcmv3.HttpConnectionManager_CodecType
 	stats     *Stats
-	routes    *route.Table
+	routes    *route.Table    // inline route_config
+	rds       *route.Provider // rds: the table arrives from xDS
 	filters   []httpfilter.Filter
 	encoders  []httpfilter.Encoder
 	loggers   []httpfilter.Logger
@@ -117,15 +119,10 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 	if err := m.buildFilters(cfg.GetHttpFilters(), deps2); err != nil {
 		return nil, err
 	}
-	rc := cfg.GetRouteConfig()
-	if rc == nil {
-		return nil, fmt.Errorf("route_config: an inline route_config is required (rds is not supported without xDS)")
+	if err := m.routeSource(cfg, deps); err != nil {
+		return nil, err
 	}
-	t, err := route.New(rc, routeOptions(deps.Runtime))
-	if err != nil {
-		return nil, fmt.Errorf("route_config: %w", err)
-	}
-	m.routes = t
+	var err error
 	if m.accessLog, err = accesslog.New(cfg.GetAccessLog(), deps.AccessLogs); err != nil {
 		return nil, fmt.Errorf("access_log: %w", err)
 	}
@@ -235,9 +232,50 @@ func (m *Manager) buildFilters(fs []*hcmv3.HttpFilter, deps *httpfilter.Deps) er
 	return nil
 }
 
-// routeOptions connects route tables to the runtime: runtime_fraction matches and
+// routeSource sets up the inline route table, or the RDS provider to read it from.
+func (m *Manager) routeSource(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) error {
+	if rds := cfg.GetRds(); rds != nil {
+		if rds.GetConfigSource().GetAds() == nil {
+			return fmt.Errorf("rds.config_source: only ads is supported")
+		}
+		if deps.Routes == nil {
+			return fmt.Errorf("rds: route discovery needs an xDS client (dynamic_resources)")
+		}
+		m.rds = deps.Routes.Get(rds.GetRouteConfigName())
+		return nil
+	}
+	rc := cfg.GetRouteConfig()
+	if rc == nil {
+		return fmt.Errorf("route_config: one of route_config and rds is required")
+	}
+	t, err := route.New(rc, RouteOptions(deps.Runtime))
+	if err != nil {
+		return fmt.Errorf("route_config: %w", err)
+	}
+	m.routes = t
+	return nil
+}
+
+// RDSName returns the route configuration name the manager reads from RDS ("" when
+// its routes are inline).
+func (m *Manager) RDSName() string {
+	if m.rds == nil {
+		return ""
+	}
+	return m.rds.Name()
+}
+
+// table returns the current route table: inline, or the last one RDS delivered.
+func (m *Manager) table() *route.Table {
+	if m.rds != nil {
+		return m.rds.Table()
+	}
+	return m.routes
+}
+
+// RouteOptions connects route tables to the runtime: runtime_fraction matches and
 // weighted-cluster runtime keys read it.
-func routeOptions(rt *runtime.Store) route.Options {
+func RouteOptions(rt *runtime.Store) route.Options {
 	opts := route.Options{ParseFilterConfig: parsePerFilter}
 	if rt == nil {
 		return opts

@@ -81,7 +81,9 @@ func (m *Manager) serveAuto(ctx context.Context, c *netfilter.Conn) {
 func (m *Manager) runStream(s *httpfilter.Stream, c *netfilter.Conn) {
 	m.prepareRequest(s, c)
 	s.Random = rand.Uint64()
-	s.Route = m.routes.Match(&s.Request, &s.Info, s.Random)
+	if t := m.table(); t != nil {
+		s.Route = t.Match(&s.Request, &s.Info, s.Random)
+	}
 	for _, f := range m.filters {
 		if f.DecodeHeaders(s) == httpfilter.Stop {
 			return
@@ -91,7 +93,10 @@ func (m *Manager) runStream(s *httpfilter.Stream, c *netfilter.Conn) {
 
 // rematch is the Stream's route re-evaluation after a filter changed headers.
 func (m *Manager) rematch(s *httpfilter.Stream) *route.Entry {
-	return m.routes.Match(&s.Request, &s.Info, s.Random)
+	if t := m.table(); t != nil {
+		return t.Match(&s.Request, &s.Info, s.Random)
+	}
+	return nil
 }
 
 // finishStream records a finished stream: stats, access log, stream loggers.

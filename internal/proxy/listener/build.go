@@ -90,7 +90,7 @@ func (m *Manager) build(cfg *listenerv3.Listener, scope string) (*settings, erro
 		return nil, err
 	}
 	deps := &netfilter.Deps{Clusters: m.opts.Clusters, Stats: m.opts.Stats, AccessLogs: m.opts.AccessLogs,
-		ListenerName: cfg.GetName(), ListenerScope: m.opts.Stats.Scope(scope), Runtime: m.opts.Runtime}
+		ListenerName: cfg.GetName(), ListenerScope: m.opts.Stats.Scope(scope), Runtime: m.opts.Runtime, Routes: m.opts.Routes}
 	for i, fc := range cfg.GetFilterChains() {
 		c, err := m.buildChain(fc, deps)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/netfilter"
+	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
@@ -30,6 +31,7 @@ type Options struct {
 	Stats      *stats.Store
 	AccessLogs *accesslog.Manager
 	Runtime    *runtime.Store
+	Routes     *route.Providers
 	Log        *slog.Logger
 	// Concurrency is the number of accept loops per listener.
 	Concurrency int

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
+	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
@@ -57,6 +58,8 @@ type Deps struct {
 	ListenerScope stats.Scope
 	// Runtime is the layered runtime (runtime_fraction, runtime keys); may be nil.
 	Runtime *runtime.Store
+	// Routes are the RDS route configurations; nil without an xDS client.
+	Routes *route.Providers
 }
 
 // Registration describes one network filter extension.

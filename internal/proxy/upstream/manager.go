@@ -106,6 +106,7 @@ func (m *Manager) AddOrUpdate(ctx context.Context, cfg *clusterv3.Cluster, viaAP
 		return false, fmt.Errorf("cluster %q: %w", cfg.GetName(), err)
 	}
 	m.swap(func(cs map[string]*Cluster) { cs[c.name] = c })
+	c.startHealth()
 	if old != nil {
 		m.st.modified.Inc()
 		old.close()
@@ -237,4 +238,12 @@ func (m *Manager) Close() {
 	for _, c := range *m.clusters.Load() {
 		c.close()
 	}
+}
+
+// HasEndpoints reports whether an EDS assignment for the service name has arrived.
+func (m *Manager) HasEndpoints(edsName string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.eds[edsName]
+	return ok
 }
