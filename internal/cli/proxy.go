@@ -23,6 +23,14 @@ type proxyFlags struct {
 	concurrency int
 	logLevel    string
 	drainTimeS  int
+	// Control-plane mode: the bootstrap is written from these, as pilot-agent does.
+	xds       string
+	nodeID    string
+	cluster   string
+	metadata  map[string]string
+	labels    map[string]string
+	adminAddr string
+	delta     bool
 }
 
 func newProxyCmd() *cobra.Command {
@@ -42,6 +50,13 @@ field path and its type URL.`,
 	fl.IntVar(&f.concurrency, "concurrency", 2, "worker threads (GOMAXPROCS and accept loops per listener)")
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: trace, debug, info, warning, error, critical, off")
 	fl.IntVar(&f.drainTimeS, "drain-time-s", 600, "seconds to let connections finish when draining")
+	fl.StringVar(&f.xds, "xds", "", "control plane ADS address (host:port); writes the bootstrap instead of reading one")
+	fl.StringVar(&f.nodeID, "node-id", "", "xDS node ID with --xds (sidecar~IP~name.namespace~namespace.svc.cluster.local)")
+	fl.StringVar(&f.cluster, "service-cluster", "", "xDS node cluster with --xds")
+	fl.StringToStringVar(&f.metadata, "metadata", nil, "node metadata k=v with --xds (repeatable)")
+	fl.StringToStringVar(&f.labels, "label", nil, "workload label k=v with --xds, sent as node metadata LABELS")
+	fl.StringVar(&f.adminAddr, "admin-address", "127.0.0.1:15000", "admin API address with --xds")
+	fl.BoolVar(&f.delta, "delta", false, "use incremental (delta) xDS with --xds")
 	return cmd
 }
 
@@ -77,8 +92,15 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 
 // loadBootstrap reads --config-path and merges --config-yaml over it, as Envoy does.
 func loadBootstrap(f proxyFlags) (*bootstrapv3.Bootstrap, error) {
+	if f.xds != "" {
+		if f.nodeID == "" {
+			return nil, fmt.Errorf("--node-id is required with --xds")
+		}
+		return proxy.AgentBootstrap(proxy.AgentOptions{XDS: f.xds, NodeID: f.nodeID, Cluster: f.cluster,
+			Metadata: f.metadata, Labels: f.labels, AdminAddress: f.adminAddr, Delta: f.delta})
+	}
 	if f.configPath == "" && f.configYAML == "" {
-		return nil, fmt.Errorf("one of --config-path (-c) or --config-yaml is required")
+		return nil, fmt.Errorf("one of --config-path (-c), --config-yaml or --xds is required")
 	}
 	b := &bootstrapv3.Bootstrap{}
 	if f.configPath != "" {

@@ -274,3 +274,27 @@ func bodyIs(url, want string) func() string {
 		return ""
 	}
 }
+
+// TestAgentBootstrap: the bootstrap weft proxy --xds writes passes config checks and
+// drives the proxy from the control plane.
+func TestAgentBootstrap(t *testing.T) {
+	a := namedServer(t, "a")
+	rs := startRefServer(t)
+	port := freePort(t)
+	rs.set(t, "1", map[resource.Type][]string{
+		resource.ClusterType:  {edsCluster("svc-a")},
+		resource.EndpointType: {cla("svc-a", a)},
+		resource.ListenerType: {rdsListener("http", port)},
+		resource.RouteType:    {routeTo("svc-a")},
+	})
+	b, err := proxy.AgentBootstrap(proxy.AgentOptions{XDS: rs.addr, NodeID: "test", AdminAddress: "127.0.0.1:0",
+		Metadata: map[string]string{"NAMESPACE": "default"}, Labels: map[string]string{"app": "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := config.Check(b); err != nil {
+		t.Fatal(err)
+	}
+	startProxy(t, b, proxy.Options{})
+	eventually(t, bodyIs(fmt.Sprintf("http://127.0.0.1:%d/", port), "a"))
+}

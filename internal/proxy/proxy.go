@@ -136,7 +136,7 @@ func (p *Proxy) startAdmin(ctx context.Context) error {
 	}
 	p.Admin = admin.New(admin.Deps{
 		Stats: p.Stats, Clusters: p.Clusters, Listeners: p.Listeners, Secrets: p.Secrets,
-		AccessLogs: p.AccessLogs, Runtime: p.Runtime, Bootstrap: p.bootstrap, LogLevel: p.opts.LogLevel,
+		AccessLogs: p.AccessLogs, Runtime: p.Runtime, Routes: p.Routes, Bootstrap: p.bootstrap, LogLevel: p.opts.LogLevel,
 		Log: p.log, Start: p.start, Version: p.opts.Version, Concurrency: p.opts.Concurrency,
 		ConfigPath: p.opts.ConfigPath, DrainTime: p.opts.DrainTime, HealthCheckFailed: &p.healthFailed,
 		State: p.state, Drain: p.drain, Quit: p.Quit,

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/weftmesh/weft/internal/proxy/connpool"
@@ -16,9 +19,9 @@ import (
 )
 
 // handleClusters serves /clusters: Envoy's cluster::key::value text, or the
-// envoy.admin.v3.Clusters proto with ?format=json. Weft has no outlier detection, so
-// the outlier lines are never printed and success rates are -1 (unknown), as in
-// Envoy without an outlier detector; no host is a canary.
+// envoy.admin.v3.Clusters proto with ?format=json. The outlier:: lines appear for
+// clusters with outlier detection; host success rates are -1 (unknown) without it or
+// when the last interval had too few requests, as in Envoy; no host is a canary.
 func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
 	if r.Form.Get("format") == "json" {
 		s.writeJSON(w, s.clustersProto(), setFields)
@@ -34,6 +37,13 @@ func (s *Server) handleClusters(w http.ResponseWriter, r *http.Request) {
 func writeClusterText(b *bytes.Buffer, c *upstream.Cluster) {
 	name := c.Name()
 	fmt.Fprintf(b, "%s::observability_name::%s\n", name, observabilityName(c))
+	if sr, ok := c.OutlierSuccessRates(); ok {
+		fmt.Fprintf(b, "%s::outlier::success_rate_average::%s\n", name, formatG(sr.Average))
+		fmt.Fprintf(b, "%s::outlier::success_rate_ejection_threshold::%s\n", name, formatG(sr.EjectionThreshold))
+		fmt.Fprintf(b, "%s::outlier::local_origin_success_rate_average::%s\n", name, formatG(sr.LocalOriginAverage))
+		fmt.Fprintf(b, "%s::outlier::local_origin_success_rate_ejection_threshold::%s\n", name,
+			formatG(sr.LocalOriginEjectionThreshold))
+	}
 	writeBreakerText(b, name, "default", c.Breaker(false))
 	writeBreakerText(b, name, "high", c.Breaker(true))
 	fmt.Fprintf(b, "%s::added_via_api::%t\n", name, c.AddedViaAPI())
@@ -102,9 +112,23 @@ func writeHostText(b *bytes.Buffer, cluster string, h *upstream.Host) {
 	fmt.Fprintf(b, "%ssub_zone::%s\n", p, loc.SubZone)
 	fmt.Fprintf(b, "%scanary::false\n", p)
 	fmt.Fprintf(b, "%spriority::%d\n", p, h.Priority())
-	fmt.Fprintf(b, "%ssuccess_rate::-1.0\n", p)
-	fmt.Fprintf(b, "%slocal_origin_success_rate::-1.0\n", p)
+	ext, local := h.SuccessRate()
+	fmt.Fprintf(b, "%ssuccess_rate::%s\n", p, formatRate(ext))
+	fmt.Fprintf(b, "%slocal_origin_success_rate::%s\n", p, formatRate(local))
 }
+
+// formatRate writes a host's success rate as Envoy's fmt "{}" does: the shortest
+// form, with ".0" on whole numbers (-1.0 when unknown).
+func formatRate(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+// formatG writes a cluster's success-rate figure as Envoy's fmt "{:g}" does.
+func formatG(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 // observabilityName is the cluster's alt_stat_name, or its name.
 func observabilityName(c *upstream.Cluster) string {
@@ -141,6 +165,14 @@ func (s *Server) clustersProto() *adminv3.Clusters {
 		for _, high := range []bool{false, true} {
 			if t := thresholds(c.Breaker(high), high); t != nil {
 				cs.CircuitBreakers.Thresholds = append(cs.CircuitBreakers.Thresholds, t)
+			}
+		}
+		if sr, ok := c.OutlierSuccessRates(); ok {
+			if sr.EjectionThreshold > 0 {
+				cs.SuccessRateEjectionThreshold = &typev3.Percent{Value: sr.EjectionThreshold}
+			}
+			if sr.LocalOriginEjectionThreshold > 0 {
+				cs.LocalOriginSuccessRateEjectionThreshold = &typev3.Percent{Value: sr.LocalOriginEjectionThreshold}
 			}
 		}
 		for _, h := range hostsOf(c) {
@@ -186,6 +218,13 @@ func hostStatus(h *upstream.Host) *adminv3.HostStatus {
 		Priority:     h.Priority(),
 		Locality:     &corev3.Locality{Region: loc.Region, Zone: loc.Zone, SubZone: loc.SubZone},
 		HealthStatus: healthStatus(h.Health()),
+	}
+	ext, local := h.SuccessRate()
+	if ext >= 0 {
+		hs.SuccessRate = &typev3.Percent{Value: ext}
+	}
+	if local >= 0 {
+		hs.LocalOriginSuccessRate = &typev3.Percent{Value: local}
 	}
 	for _, st := range hostStats(h) {
 		m := &adminv3.SimpleMetric{Name: st.name, Value: st.value}

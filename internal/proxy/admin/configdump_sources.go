@@ -2,6 +2,7 @@ package admin
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
@@ -101,10 +102,13 @@ func (s *Server) listenersDump(match func(string) bool) (proto.Message, error) {
 }
 
 // routesDump lists the route configs given inline to the HTTP connection managers
-// of the listeners' filter chains, as Envoy lists its static route configs. Weft has
-// no RDS, so there are no dynamic ones.
+// of the listeners' filter chains, as Envoy lists its static route configs, and those
+// received by RDS as dynamic ones.
 func (s *Server) routesDump(match func(string) bool) (proto.Message, error) {
 	d := &adminv3.RoutesConfigDump{}
+	if err := s.dynamicRoutes(d, match); err != nil {
+		return nil, err
+	}
 	for _, l := range s.listeners() {
 		chains := l.Config().GetFilterChains()
 		if dc := l.Config().GetDefaultFilterChain(); dc != nil {
@@ -258,4 +262,31 @@ func lbEndpoint(h *upstream.Host) *endpointv3.LbEndpoint {
 		HealthStatus:        health,
 		LoadBalancingWeight: wrapperspb.UInt32(h.Weight()),
 	}
+}
+
+// dynamicRoutes adds the route configurations received by RDS.
+func (s *Server) dynamicRoutes(d *adminv3.RoutesConfigDump, match func(string) bool) error {
+	if s.d.Routes == nil {
+		return nil
+	}
+	all := s.d.Routes.All()
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := all[n].Table()
+		if t == nil || !match(n) {
+			continue
+		}
+		rc, err := anypb.New(t.Config())
+		if err != nil {
+			return err
+		}
+		d.DynamicRouteConfigs = append(d.DynamicRouteConfigs, &adminv3.RoutesConfigDump_DynamicRouteConfig{
+			RouteConfig: rc, LastUpdated: timestamppb.New(t.Created()),
+		})
+	}
+	return nil
 }

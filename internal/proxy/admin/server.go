@@ -18,6 +18,7 @@ import (
 
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
 	"github.com/weftmesh/weft/internal/proxy/listener"
+	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
 	"github.com/weftmesh/weft/internal/proxy/upstream"
@@ -33,6 +34,8 @@ type Deps struct {
 	Listeners  *listener.Manager
 	Secrets    *secret.Manager
 	AccessLogs *accesslog.Manager
+	// Routes are the route configurations received by RDS (dynamic_route_configs).
+	Routes *route.Providers
 	// Runtime is the layered runtime; nil is Envoy's null runtime (no layers).
 	Runtime *runtime.Store
 	// Bootstrap is the config the proxy was started with (/config_dump, /server_info,

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -52,7 +53,15 @@ type Table struct {
 	runtimeUint      func(key string, def uint64) uint64
 	sslRedirect      *Entry
 	maxBody          int
+	source           *routev3.RouteConfiguration
+	created          time.Time
 }
+
+// Config returns the route configuration the table was built from.
+func (t *Table) Config() *routev3.RouteConfiguration { return t.source }
+
+// Created returns when the table was built.
+func (t *Table) Created() time.Time { return t.created }
 
 // wildcardSet holds the wildcard domains of one length (without the '*').
 type wildcardSet struct {
@@ -76,6 +85,7 @@ func New(rc *routev3.RouteConfiguration, opts Options) (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route config %q: %w", rc.GetName(), err)
 	}
+	t.source, t.created = rc, time.Now()
 	return t, nil
 }
 
