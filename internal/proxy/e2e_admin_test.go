@@ -24,6 +24,7 @@ func get(t *testing.T, url string) (int, string) {
 // does: /clusters in cluster::host::stat::value form, /stats, /stats/prometheus with
 // Envoy's names and tags; then POST /quitquitquit ends the proxy.
 func TestAdminOnSeedConfig(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	b := loadYAML(t, "testdata/seed003-simple.yaml", func(s string) string {
 		s = strings.Replace(s, "port_value: 15001", "port_value: 0", 1)

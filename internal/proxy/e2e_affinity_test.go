@@ -19,6 +19,7 @@ func namedServer(t *testing.T, name string) string {
 // TestSessionAffinity: RING_HASH with a header hash policy sends each user to one
 // host; a cookie policy with a TTL generates the cookie and the client sticks to a host.
 func TestSessionAffinity(t *testing.T) {
+	t.Parallel()
 	hosts := []string{namedServer(t, "a"), namedServer(t, "b"), namedServer(t, "c")}
 	routes := `
 - match: {prefix: "/user"}
@@ -77,6 +78,7 @@ func TestSessionAffinity(t *testing.T) {
 // TestMaxStreamDuration: a route's max_stream_duration ends a slow request with 408
 // and UMSDR.
 func TestMaxStreamDuration(t *testing.T) {
+	t.Parallel()
 	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(500 * time.Millisecond) }))
 	routes := `
 - match: {prefix: "/"}

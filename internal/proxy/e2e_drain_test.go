@@ -16,6 +16,7 @@ import (
 // "connection: close", the listener stops accepting, and Run returns once the
 // connection is done, well before the drain time.
 func TestDrain(t *testing.T) {
+	t.Parallel()
 	started := make(chan struct{}, 1)
 	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}

@@ -40,6 +40,7 @@ func rawExchange(t *testing.T, addr, in string) string {
 }
 
 func TestHTTP1Features(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	routes := `
 - match: {prefix: "/"}
@@ -132,6 +133,7 @@ func TestHTTP1Features(t *testing.T) {
 // TestResponseFlags checks that each failure gets its status, body and response flag,
 // and that the flag shows in the access log.
 func TestResponseFlags(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(400 * time.Millisecond) })
 	slowSrv := newServer(t, slow)
@@ -285,6 +287,7 @@ func newServer(t *testing.T, h http.Handler) *httptestServer {
 // address comes from x-forwarded-for (xff_num_trusted_hops from the right) and
 // %DOWNSTREAM_REMOTE_ADDRESS% shows it.
 func TestForwardedFor(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	routes := `
 - match: {prefix: "/"}

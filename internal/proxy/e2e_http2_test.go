@@ -35,6 +35,7 @@ func h2cClient() *http.Client {
 }
 
 func TestHTTP2Downstream(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	routes := `
 - match: {prefix: "/"}
@@ -58,6 +59,7 @@ func TestHTTP2Downstream(t *testing.T) {
 // TestGRPC proxies gRPC from an h2c client to an h2c upstream: unary calls, server
 // streaming and error statuses carried in trailers.
 func TestGRPC(t *testing.T) {
+	t.Parallel()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +120,7 @@ func TestGRPC(t *testing.T) {
 // TestTLSDownstreamALPN terminates TLS at the listener and negotiates h2 and
 // http/1.1 by ALPN.
 func TestTLSDownstreamALPN(t *testing.T) {
+	t.Parallel()
 	pki := newPKI(t)
 	up := echoServer(t)
 	routes := `
@@ -154,6 +157,7 @@ func TestTLSDownstreamALPN(t *testing.T) {
 // TestUpstreamH2MaxConcurrentStreams: with max_concurrent_streams 1, concurrent
 // requests to an HTTP/2 upstream each get a connection of their own.
 func TestUpstreamH2MaxConcurrentStreams(t *testing.T) {
+	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(200 * time.Millisecond)
 		io.WriteString(w, r.Proto)

@@ -22,6 +22,7 @@ import (
 // TestIncidentUF: the upstream refuses connections. Retries with connect-failure try
 // again, then the client gets 503 with UF and URX in the access log.
 func TestIncidentUF(t *testing.T) {
+	t.Parallel()
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := dead.Addr().String()
 	dead.Close()
@@ -71,6 +72,7 @@ func TestIncidentUF(t *testing.T) {
 // TestIncidentUO: one connection and one pending request allowed, 20 concurrent slow
 // requests: all but two overflow with 503 UO, logged and counted.
 func TestIncidentUO(t *testing.T) {
+	t.Parallel()
 	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(300 * time.Millisecond)
 		io.WriteString(w, "ok")
@@ -157,6 +159,7 @@ func closingUpstream(t *testing.T) string {
 // 503 UC; weft notices the close before reuse or re-sends on a fresh connection, and
 // no request fails.
 func TestIncidentUC(t *testing.T) {
+	t.Parallel()
 	up := closingUpstream(t)
 	routes := `
 - match: {prefix: "/"}

@@ -46,6 +46,7 @@ func run(t *testing.T, args ...string) {
 // destination (0.0.0.0:9080, HTTP routing) or, when there is none, passes it through
 // to the original destination with an ORIGINAL_DST cluster.
 func TestOriginalDstHandoff(t *testing.T) {
+	t.Parallel()
 	requirePrivileged(t)
 	ns := fmt.Sprintf("weft-origdst-%d", os.Getpid())
 	run(t, "ip", "netns", "add", ns)

@@ -40,6 +40,7 @@ func (f *flakyServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestRetries(t *testing.T) {
+	t.Parallel()
 	route := func(prefix, cluster, policy string) string {
 		return "\n- match: {prefix: \"" + prefix + "\"}\n  route:\n    cluster: " + cluster + "\n" + indent(policy, 4)
 	}
@@ -102,6 +103,7 @@ func itoa(n int) string { return string(rune('0' + n)) }
 // TestMirror shadows requests to a second cluster with "-shadow" appended to the
 // authority; the primary response is unaffected by a slow or failing mirror.
 func TestMirror(t *testing.T) {
+	t.Parallel()
 	primary := echoServer(t)
 	got := make(chan string, 4)
 	shadow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

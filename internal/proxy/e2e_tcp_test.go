@@ -47,6 +47,7 @@ func tcpListener(name, cluster string) string {
 }
 
 func TestTCPProxy(t *testing.T) {
+	t.Parallel()
 	up := echoTCP(t)
 	b := bootstrapOf(t, tcpListener("tcp", "echo"), staticCluster("echo", "", up.Addr().String()))
 	p := startProxy(t, b, proxy.Options{})
@@ -72,6 +73,7 @@ func TestTCPProxy(t *testing.T) {
 
 // TestWebSocket upgrades through the proxy and exchanges bytes both ways.
 func TestWebSocket(t *testing.T) {
+	t.Parallel()
 	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Upgrade") != "websocket" {
 			http.Error(w, "not ws", 400)
@@ -118,6 +120,7 @@ func TestWebSocket(t *testing.T) {
 // TestSNIPassthrough picks tcp_proxy chains by the SNI that tls_inspector reads,
 // without terminating TLS (Istio's passthrough and egress pattern).
 func TestSNIPassthrough(t *testing.T) {
+	t.Parallel()
 	pki := newPKI(t)
 	a, b := tlsEcho(t, pki, "a"), tlsEcho(t, pki, "b")
 	l := `

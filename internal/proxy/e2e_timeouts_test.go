@@ -14,6 +14,7 @@ import (
 // body ends with 408 (stream idle timeout, SI; or the request timeout), and
 // max_connection_duration closes a keep-alive connection.
 func TestDownstreamTimeouts(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	routes := `
 - match: {prefix: "/"}

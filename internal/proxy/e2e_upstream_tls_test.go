@@ -12,6 +12,7 @@ import (
 // TestUpstreamMTLS originates mutual TLS to the upstream with SNI and checks the
 // upstream's SPIFFE identity; a wrong expected identity fails with 503 UF.
 func TestUpstreamMTLS(t *testing.T) {
+	t.Parallel()
 	pki := newPKI(t)
 	var sawSNI string
 	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -177,6 +177,7 @@ func freePort(t *testing.T) int {
 // update moves traffic; a bad update is NACKed and the proxy keeps serving its last
 // good config; losing the control plane loses nothing.
 func TestXDSClient(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{"GRPC", "DELTA_GRPC"} {
 		t.Run(api, func(t *testing.T) { testXDSClient(t, api) })
 	}
@@ -278,6 +279,7 @@ func bodyIs(url, want string) func() string {
 // TestAgentBootstrap: the bootstrap weft proxy --xds writes passes config checks and
 // drives the proxy from the control plane.
 func TestAgentBootstrap(t *testing.T) {
+	t.Parallel()
 	a := namedServer(t, "a")
 	rs := startRefServer(t)
 	port := freePort(t)

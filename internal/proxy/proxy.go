@@ -101,7 +101,7 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver})
 	p.Listeners = listener.NewManager(ctx, listener.Options{
 		Clusters: p.Clusters, Secrets: p.Secrets, Stats: p.Stats, AccessLogs: p.AccessLogs, Runtime: p.Runtime,
-		Routes: p.Routes, Log: opts.Log, Concurrency: opts.Concurrency,
+		Routes: p.Routes, Log: opts.Log, Concurrency: opts.Concurrency, DrainTime: opts.DrainTime,
 	})
 	if err := p.addStatic(ctx); err != nil {
 		p.Listeners.Shutdown(canceled())

@@ -14,6 +14,7 @@ import (
 // x-envoy-expected-rq-timeout-ms 15000 at the upstream, Host rewritten to the
 // endpoint's hostname by auto_host_rewrite.
 func TestSeed003Simple(t *testing.T) {
+	t.Parallel()
 	up := echoServer(t)
 	b := loadYAML(t, "testdata/seed003-simple.yaml", func(s string) string {
 		s = strings.Replace(s, "port_value: 15001", "port_value: 0", 1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -66,11 +67,19 @@ type settings struct {
 	useOriginalDst bool
 	chains         []*filterChain
 	defaultChain   *filterChain
+	// drain is closed when connections served with these settings must finish: the
+	// listener drains, or an update replaced the settings.
+	drain     chan struct{}
+	drainOnce sync.Once
 }
+
+// startDrain tells the connections of this generation to finish.
+func (st *settings) startDrain() { st.drainOnce.Do(func() { close(st.drain) }) }
 
 // build compiles a Listener's filters and filter chains.
 func (m *Manager) build(cfg *listenerv3.Listener, scope string) (*settings, error) {
-	st := &settings{config: cfg, inspectTimeout: 15 * time.Second, useOriginalDst: cfg.GetUseOriginalDst().GetValue()}
+	st := &settings{config: cfg, inspectTimeout: 15 * time.Second, useOriginalDst: cfg.GetUseOriginalDst().GetValue(),
+		drain: make(chan struct{})}
 	if d := cfg.GetListenerFiltersTimeout(); d != nil {
 		st.inspectTimeout = d.AsDuration()
 	}

@@ -32,8 +32,15 @@ type Listener struct {
 	drainOnce sync.Once
 
 	mu      sync.Mutex
-	conns   map[net.Conn]*netfilter.Conn // nil until a filter chain serves it
+	conns   map[net.Conn]*tracked
 	stopped bool
+}
+
+// tracked is an open connection: the settings generation it was accepted under, and
+// its filter-chain view once a chain serves it.
+type tracked struct {
+	gen *settings
+	nc  *netfilter.Conn
 }
 
 // Inbound reports whether the listener's traffic_direction is INBOUND.
@@ -45,6 +52,7 @@ func (l *Listener) Inbound() bool {
 func (l *Listener) startDrain() {
 	l.drainOnce.Do(func() {
 		close(l.drain)
+		l.settings.Load().startDrain()
 		l.stopAccepting()
 	})
 }
@@ -109,7 +117,7 @@ func (l *Listener) track(c net.Conn) bool {
 	if l.stopped && l.ln != nil {
 		return false
 	}
-	l.conns[c] = nil
+	l.conns[c] = &tracked{gen: l.settings.Load()}
 	l.m.conns.Add(1)
 	return true
 }
@@ -124,7 +132,9 @@ func (l *Listener) untrack(c net.Conn) {
 // serving records the filter-chain view of a tracked connection.
 func (l *Listener) serving(c net.Conn, nc *netfilter.Conn) {
 	l.mu.Lock()
-	l.conns[c] = nc
+	if t := l.conns[c]; t != nil {
+		t.nc = nc
+	}
 	l.mu.Unlock()
 }
 
@@ -133,8 +143,8 @@ func (l *Listener) serving(c net.Conn, nc *netfilter.Conn) {
 func (l *Listener) stopAccepting() {
 	l.mu.Lock()
 	l.stopped = true
-	for c, nc := range l.conns {
-		if nc != nil && nc.Idle.Load() {
+	for c, t := range l.conns {
+		if t.nc != nil && t.nc.Idle.Load() {
 			c.Close()
 		}
 	}
@@ -144,8 +154,37 @@ func (l *Listener) stopAccepting() {
 	}
 }
 
-// stop drains the listener; what is left is closed by Shutdown.
-func (l *Listener) stop() { l.startDrain() }
+// stop drains the listener and closes what is left after the drain time.
+func (l *Listener) stop() {
+	l.startDrain()
+	time.AfterFunc(l.m.opts.DrainTime, l.closeConns)
+}
+
+// replace installs new settings: the connections of the old ones drain and what is
+// left of them is closed after the drain time.
+func (l *Listener) replace(st *settings) {
+	old := l.settings.Swap(st)
+	old.startDrain()
+	l.mu.Lock()
+	for c, t := range l.conns {
+		if t.gen == old && t.nc != nil && t.nc.Idle.Load() {
+			c.Close()
+		}
+	}
+	l.mu.Unlock()
+	time.AfterFunc(l.m.opts.DrainTime, func() { l.closeConnsOf(old) })
+}
+
+// closeConnsOf closes the connections accepted under one settings generation.
+func (l *Listener) closeConnsOf(gen *settings) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c, t := range l.conns {
+		if t.gen == gen {
+			c.Close()
+		}
+	}
+}
 
 // closeConns closes every open connection.
 func (l *Listener) closeConns() {

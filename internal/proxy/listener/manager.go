@@ -16,7 +16,6 @@ import (
 
 	"github.com/weftmesh/weft/internal/proxy/accesslog"
 	"github.com/weftmesh/weft/internal/proxy/config"
-	"github.com/weftmesh/weft/internal/proxy/netfilter"
 	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
@@ -35,6 +34,9 @@ type Options struct {
 	Log        *slog.Logger
 	// Concurrency is the number of accept loops per listener.
 	Concurrency int
+	// DrainTime bounds how long the connections of a removed or replaced listener may
+	// take to finish before they are closed.
+	DrainTime time.Duration
 }
 
 // Manager owns the proxy's listeners.
@@ -62,6 +64,9 @@ type managerStats struct {
 func NewManager(ctx context.Context, opts Options) *Manager {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
+	}
+	if opts.DrainTime <= 0 {
+		opts.DrainTime = 10 * time.Minute
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
@@ -118,7 +123,7 @@ func (m *Manager) AddOrUpdate(cfg *listenerv3.Listener, viaAPI bool) (bool, erro
 		return false, fmt.Errorf("listener %q: %w", cfg.GetName(), err)
 	}
 	if old != nil && old.addr == addr && old.bind == bindToPort(cfg) {
-		old.settings.Store(st)
+		old.replace(st)
 		old.viaAPI = viaAPI
 		m.st.modified.Inc()
 		return true, nil
@@ -146,7 +151,7 @@ func bindToPort(cfg *listenerv3.Listener) bool {
 // start creates a listener and, when it binds, opens its socket and accept loops.
 func (m *Manager) start(cfg *listenerv3.Listener, addr netip.AddrPort, scope string, st *settings, viaAPI bool) (*Listener, error) {
 	l := &Listener{m: m, name: cfg.GetName(), addr: addr, bind: bindToPort(cfg), viaAPI: viaAPI, drain: make(chan struct{}),
-		created: time.Now(), stats: newStats(m.opts.Stats.Scope(scope)), conns: map[net.Conn]*netfilter.Conn{}}
+		created: time.Now(), stats: newStats(m.opts.Stats.Scope(scope)), conns: map[net.Conn]*tracked{}}
 	l.settings.Store(st)
 	if !l.bind {
 		return l, nil

@@ -165,7 +165,7 @@ func (l *Listener) serveChain(a *accepted, st *settings) {
 		l.stats.cxDestroy.Inc()
 		l.stats.cxLengthMs.Record(uint64(time.Since(start).Milliseconds()))
 	}()
-	nc := &netfilter.Conn{Conn: netfilter.WithPrefix(a.conn, a.peek), Downstream: a.down, Drain: l.drain}
+	nc := &netfilter.Conn{Conn: netfilter.WithPrefix(a.conn, a.peek), Downstream: a.down, Drain: st.drain}
 	if len(a.facts.alpn) == 1 && a.facts.transport != "tls" {
 		nc.ALPN = a.facts.alpn[0]
 	}

@@ -72,6 +72,9 @@ func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 	if c.tls, err = m.transportSocket(cfg.GetTransportSocket()); err != nil {
 		return nil, fmt.Errorf("transport_socket: %w", err)
 	}
+	if err := c.buildHealth(cfg, scope); err != nil { // outlier_detection, health_checks
+		return nil, err
+	}
 	return c, nil
 }
 

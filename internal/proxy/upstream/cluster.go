@@ -59,6 +59,11 @@ type Cluster struct {
 	dns        *dnsState  // STRICT_DNS and LOGICAL_DNS
 	origDst    *origDstState
 	observer   Observer // outlier detection, nil when not configured
+
+	// Passive and active health checking (outlier*.go, healthcheck*.go); nil when
+	// not configured.
+	outlier *outlierDetector
+	health  *healthChecker
 }
 
 // clusterOptions are the per-connection settings hosts' pools use.
@@ -145,7 +150,17 @@ func (c *Cluster) setHosts(hosts []*Host) error {
 		c.stats.MembershipChange.Inc()
 		closeRemoved(old.hosts, hosts)
 	}
+	c.hostsChanged(hosts)
 	return nil
+}
+
+// refreshHealth rebuilds the membership after hosts' health flags changed.
+func (c *Cluster) refreshHealth() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.membership.Load(); m != nil {
+		_ = c.setHosts(append([]*Host(nil), m.hosts...))
+	}
 }
 
 // hostSets groups hosts by priority for the load balancer.
@@ -211,6 +226,7 @@ func (c *Cluster) poolOptions(h *Host) connpool.Options {
 
 // close shuts every pool of the cluster (it was removed or replaced).
 func (c *Cluster) close() {
+	c.stopHealth()
 	if m := c.membership.Load(); m != nil {
 		for _, h := range m.hosts {
 			h.closePools()
@@ -229,7 +245,7 @@ func (c *Cluster) hostFor(existing map[netip.AddrPort]*Host, ep endpoint, addr n
 	}
 	h.weight.Store(max(ep.weight, 1))
 	h.priority.Store(ep.priority)
-	h.health.Store(uint32(ep.health) | h.health.Load()&^uint32(FailedEDSHealth|DegradedEDSHealth))
+	h.replaceFlags(FailedEDSHealth|DegradedEDSHealth, ep.health)
 	return h
 }
 

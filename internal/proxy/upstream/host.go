@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"math"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -76,12 +77,22 @@ type Host struct {
 	h1    *connpool.HTTP1
 	h2    *connpool.HTTP2
 	tcp   *connpool.TCP
+
+	outlier *outlierHost // nil unless the cluster has outlier detection
 }
 
 func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Host {
 	h := &Host{hostname: hostname, locality: loc, cluster: c}
 	h.addr.Store(&addr)
 	h.weight.Store(1)
+	if c.outlier != nil {
+		h.outlier = newOutlierHost()
+	}
+	if c.health != nil {
+		// Envoy's rule: with active health checking a new host is unhealthy until its
+		// first check passes.
+		h.health.Store(uint32(FailedActiveHC))
+	}
 	o := c.poolOptions(h)
 	h.h1 = connpool.NewHTTP1(o)
 	h.h2 = connpool.NewHTTP2(o)
@@ -106,6 +117,43 @@ func (h *Host) Priority() uint32 { return h.priority.Load() }
 
 // Health returns the host's health flags.
 func (h *Host) Health() Health { return Health(h.health.Load()) }
+
+// setFlags sets (on) or clears health flags and reports whether they changed.
+func (h *Host) setFlags(f Health, on bool) bool {
+	for {
+		old := h.health.Load()
+		next := old | uint32(f)
+		if !on {
+			next = old &^ uint32(f)
+		}
+		if next == old {
+			return false
+		}
+		if h.health.CompareAndSwap(old, next) {
+			return true
+		}
+	}
+}
+
+// replaceFlags sets the flags of mask to those of v, leaving the others as they are.
+func (h *Host) replaceFlags(mask, v Health) {
+	for {
+		old := h.health.Load()
+		if h.health.CompareAndSwap(old, old&^uint32(mask)|uint32(v&mask)) {
+			return
+		}
+	}
+}
+
+// SuccessRate returns the host's success rates (0–100) over the last outlier
+// detection interval, for externally and locally originated errors; -1 when unknown
+// (no outlier detection, or too few requests).
+func (h *Host) SuccessRate() (external, localOrigin float64) {
+	if h.outlier == nil {
+		return -1, -1
+	}
+	return math.Float64frombits(h.outlier.rate[0].Load()), math.Float64frombits(h.outlier.rate[1].Load())
+}
 
 // ActiveRequests returns the requests in flight to the host.
 func (h *Host) ActiveRequests() int64 { return h.Stats.RqActive.Load() }
@@ -133,8 +181,13 @@ func (h *Host) closePools() {
 
 // dial connects to the host, with TLS when the cluster has a transport socket.
 func (h *Host) dial(ctx context.Context) (net.Conn, error) {
+	return h.dialTo(ctx, h.Address())
+}
+
+// dialTo connects to addr (the host's address, or its health-check port) as dial does.
+func (h *Host) dialTo(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", h.Address().String())
+	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, err
 	}

@@ -175,7 +175,7 @@ load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {addre
 
 func TestUnsupportedClusterConfig(t *testing.T) {
 	for _, y := range []string{
-		"name: x\ntype: STATIC\noutlier_detection: {}",
+		"name: x\ntype: STATIC\noutlier_detection: {detect_degraded_hosts: true}",
 		"name: x\ntype: STATIC\nlb_policy: CLUSTER_PROVIDED",
 	} {
 		c := &clusterv3.Cluster{}

@@ -19,13 +19,13 @@ import (
 
 // The request headers that control header faults.
 const (
-	hdrDelay          = "x-envoy-fault-delay-request"
-	hdrDelayPercent   = "x-envoy-fault-delay-request-percentage"
-	hdrAbort          = "x-envoy-fault-abort-request"
-	hdrAbortGRPC      = "x-envoy-fault-abort-grpc-request"
-	hdrAbortPercent   = "x-envoy-fault-abort-request-percentage"
-	hdrDownstreamNode = "x-envoy-downstream-service-node"
-	hdrDownstreamClus = "x-envoy-downstream-service-cluster"
+	hdrDelay             = "x-envoy-fault-delay-request"
+	hdrDelayPercent      = "x-envoy-fault-delay-request-percentage"
+	hdrAbort             = "x-envoy-fault-abort-request"
+	hdrAbortGRPC         = "x-envoy-fault-abort-grpc-request"
+	hdrAbortPercent      = "x-envoy-fault-abort-request-percentage"
+	hdrDownstreamNode    = "x-envoy-downstream-service-node"
+	hdrDownstreamCluster = "x-envoy-downstream-service-cluster"
 )
 
 // defaultAbortBody is the body of an abort when the config gives none.
