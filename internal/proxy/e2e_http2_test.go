@@ -187,3 +187,25 @@ func TestUpstreamH2MaxConcurrentStreams(t *testing.T) {
 	}
 	eventually(t, counter(p, "cluster.h2.upstream_cx_http2_total", 3))
 }
+
+// TestGRPCLocalReply: a failure the proxy answers itself reaches a gRPC client as a
+// gRPC status (503 UH → UNAVAILABLE), as Envoy converts local replies.
+func TestGRPCLocalReply(t *testing.T) {
+	t.Parallel()
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: empty}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), "\n  - {name: empty, type: STATIC, connect_timeout: 1s, load_assignment: {cluster_name: empty}}")
+	p := startProxy(t, b, proxy.Options{})
+	cc, err := grpc.NewClient(strings.TrimPrefix(listenerURL(t, p, "l"), "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "no healthy upstream") {
+		t.Errorf("err = %v, want Unavailable: no healthy upstream", err)
+	}
+}

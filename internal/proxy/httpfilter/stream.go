@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -185,6 +186,10 @@ func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, d
 	}
 	h := &s.resp
 	h.Reset()
+	if IsGRPC(&s.Request) {
+		s.sendGRPCLocalReply(code, body, modify)
+		return
+	}
 	h.Add(header.Status, strconv.Itoa(code))
 	if body != "" {
 		h.Add("content-length", strconv.Itoa(len(body)))
@@ -202,4 +207,43 @@ func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, d
 	}
 	s.SendData([]byte(body))
 	s.End(nil)
+}
+
+// IsGRPC reports whether a request is a gRPC call (content-type application/grpc...).
+func IsGRPC(h *header.Map) bool {
+	ct := h.Get("content-type")
+	return len(ct) >= 16 && ct[:16] == "application/grpc"
+}
+
+// sendGRPCLocalReply answers a gRPC call as Envoy converts local replies: a trailers-only
+// 200 whose grpc-status is mapped from the HTTP status and grpc-message is the body.
+func (s *Stream) sendGRPCLocalReply(code int, body string, modify func(*header.Map)) {
+	h := &s.resp
+	h.Add(header.Status, "200")
+	h.Add("content-type", "application/grpc")
+	h.Add("grpc-status", strconv.Itoa(GRPCStatus(code)))
+	if body != "" {
+		h.Add("grpc-message", url.PathEscape(body))
+	}
+	if modify != nil {
+		modify(h)
+	}
+	s.SendHeaders(h, true)
+}
+
+// GRPCStatus maps an HTTP status to a gRPC status code as Envoy does.
+func GRPCStatus(httpStatus int) int {
+	switch httpStatus {
+	case 400:
+		return 13 // INTERNAL
+	case 401:
+		return 16 // UNAUTHENTICATED
+	case 403:
+		return 7 // PERMISSION_DENIED
+	case 404:
+		return 12 // UNIMPLEMENTED
+	case 429, 502, 503, 504:
+		return 14 // UNAVAILABLE
+	}
+	return 2 // UNKNOWN
 }
