@@ -328,3 +328,37 @@ func TestForwardedFor(t *testing.T) {
 		return ""
 	})
 }
+
+// TestClientGoneCancelsUpstream: an HTTP/1 client that hangs up while its request waits
+// on a slow upstream gets the upstream request cancelled (its connection closed) and
+// DC in the access log, instead of the proxy waiting for the upstream to answer.
+func TestClientGoneCancelsUpstream(t *testing.T) {
+	t.Parallel()
+	cancelled := make(chan time.Duration, 1)
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		select {
+		case <-r.Context().Done():
+			cancelled <- time.Since(start)
+		case <-time.After(5 * time.Second):
+			cancelled <- -1
+		}
+	}))
+	logPath := filepath.Join(t.TempDir(), "a.log")
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: slow, timeout: 10s}`
+	b := bootstrapOf(t, hcmListener("l", routes, accessLogYAML(logPath, "%RESPONSE_CODE% %RESPONSE_FLAGS%")), staticCluster("slow", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(listenerURL(t, p, "l"), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(300 * time.Millisecond)
+	c.Close()
+	if d := <-cancelled; d < 0 || d > 2*time.Second {
+		t.Fatalf("upstream request not cancelled after the client left (%v)", d)
+	}
+	eventually(t, logContains(logPath, "DC"))
+}

@@ -196,9 +196,12 @@ func testXDSClient(t *testing.T, api string) {
 	p := startProxy(t, bootstrapYAML(t, xdsBootstrapAPI(t, rs.addr, api)), proxy.Options{})
 	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	eventually(t, bodyIs(url, "a"))
-	if code, body := get(t, "http://"+p.AdminAddress()+"/ready"); code != 200 {
-		t.Errorf("/ready = %d %q after the first config", code, body)
-	}
+	eventually(t, func() string {
+		if code, body := get(t, "http://"+p.AdminAddress()+"/ready"); code != 200 {
+			return fmt.Sprintf("/ready = %d %q after the first config", code, body)
+		}
+		return ""
+	})
 
 	rs.set(t, "2", map[resource.Type][]string{
 		resource.ClusterType:  {edsCluster("svc-a"), edsCluster("svc-b")},

@@ -36,6 +36,8 @@ type h1conn struct {
 	noBody   bool // the response must not carry a body (HEAD)
 	upgraded bool
 	aborted  bool
+	abort    httpfilter.Abort // cancels the stream when its client goes away
+	watch    *peerWatch
 }
 
 func (m *Manager) serveHTTP1(ctx context.Context, c *netfilter.Conn) {
@@ -44,6 +46,7 @@ func (m *Manager) serveHTTP1(ctx context.Context, c *netfilter.Conn) {
 	defer m.stats.CxHTTP1Active.Dec()
 	hc := &h1conn{m: m, c: c, r: http1.NewReader(c.Conn), w: http1.NewWriter(c.Conn), start: time.Now()}
 	hc.r.MaxHeaderBytes, hc.r.MaxHeaders = m.maxHeaderBytes, m.maxHeaders
+	hc.watch = newPeerWatch(hc)
 	for !hc.closing && !hc.aborted && !hc.upgraded {
 		if !hc.serveOne(ctx) {
 			return
@@ -56,7 +59,9 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	m := hc.m
 	hc.idleDeadline()
 	s := &hc.s
-	s.Init(ctx, hc, m.encoders, m.server, m.rematchFn)
+	hc.abort.Reset(ctx)
+	s.Init(hc.abort.Context(), hc, m.encoders, m.server, m.rematchFn)
+	s.SetAbort(&hc.abort)
 	s.Info.Reset()
 	idle := hc.r.Buffered() == 0
 	if idle {
@@ -77,6 +82,9 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	if !hc.admit() {
 		hc.finish()
 		return !hc.closing
+	}
+	if hc.body.Length() == 0 || hc.body.Buffered() {
+		hc.watch.arm()
 	}
 	m.runStream(s, hc.c)
 	if !s.HeadersSent() {
@@ -229,6 +237,9 @@ func (hc *h1conn) readFailed(err error) bool {
 
 // finish completes a stream: drains an unread body, flushes, logs and counts.
 func (hc *h1conn) finish() {
+	if hc.watch.stop() {
+		hc.aborted, hc.closing = true, true
+	}
 	if !hc.body.Done() && !hc.aborted && !hc.upgraded {
 		if n, _ := io.CopyN(io.Discard, &hc.body, maxDrainBody+1); n > maxDrainBody || !hc.body.Done() {
 			hc.closing = true

@@ -166,3 +166,21 @@ func headEnd(b []byte, from int) int {
 
 // consume drops n bytes from the buffer.
 func (r *Reader) consume(n int) { r.r += n }
+
+// Unread puts bytes back in front of the buffered data, as if they had not been read;
+// the connection manager uses it for a byte its disconnect watcher read.
+func (r *Reader) Unread(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	if r.r >= len(p) {
+		r.r -= len(p)
+		copy(r.buf[r.r:], p)
+		return
+	}
+	rest := r.buf[r.r:r.w]
+	nb := make([]byte, max(len(r.buf), len(p)+len(rest)))
+	n := copy(nb, p)
+	n += copy(nb[n:], rest)
+	r.buf, r.r, r.w = nb, 0, n
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/weftmesh/weft/internal/proxy/connpool"
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/route"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
@@ -89,6 +90,7 @@ type Stream struct {
 
 	resp     header.Map
 	trailers header.Map
+	abort    *Abort
 	w        ResponseWriter
 	encoders []Encoder
 	server   string
@@ -106,6 +108,17 @@ func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder,
 
 // ResponseHeaders returns storage for building the response head.
 func (s *Stream) ResponseHeaders() *header.Map { return &s.resp }
+
+// SetAbort attaches the connection's abort hook (HTTP/1 disconnect detection).
+func (s *Stream) SetAbort(a *Abort) { s.abort = a }
+
+// WatchUpstream registers the HTTP/1 upstream connection the stream waits on, so that a
+// downstream disconnect closes it; nil clears it.
+func (s *Stream) WatchUpstream(c *connpool.Conn) {
+	if s.abort != nil {
+		s.abort.watchUpstream(c)
+	}
+}
 
 // ResponseTrailers returns storage for the response trailers.
 func (s *Stream) ResponseTrailers() *header.Map { return &s.trailers }

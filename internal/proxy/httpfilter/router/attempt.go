@@ -38,6 +38,7 @@ type attempt struct {
 	start       time.Time
 	held        bool // holds a max_requests unit and the active-request counts
 	setCookie   string
+	resp        upstreamResponse // reused storage for the response head
 }
 
 // failKind classifies an attempt that got no response.
@@ -69,8 +70,10 @@ type failure struct {
 
 // upstreamResponse is a response head from upstream whose body is not yet read.
 type upstreamResponse struct {
-	status  int
-	headers header.Map
+	status int
+	// headers points at the stream's response header storage, which the head is read
+	// into directly.
+	headers *header.Map
 	h1      *connpool.Conn
 	h1head  http1.Head
 	sent    sending

@@ -25,16 +25,15 @@ func (r *Router) forward(s *httpfilter.Stream, rt *route.Entry, c *upstream.Clus
 		deadline = start.Add(timeout)
 	}
 	msd := maxStreamDuration(s, rt, start)
-	rs := newRetryState(s, rt, timeout)
+	fl := forwarding{r: r, s: s, rt: rt, c: c, rs: newRetryState(s, rt, timeout), deadline: deadline, msd: msd}
 	rt.FinalizeRequest(&s.Request, &s.Info)
-	replay := r.wrapBody(s)
-	if replay != nil {
-		defer func() { s.ReplayBuffer = replay.buf }()
-	}
-	fl := forwarding{r: r, s: s, rt: rt, c: c, rs: &rs, replay: replay, deadline: deadline, msd: msd}
+	fl.replay = r.wrapBody(s)
 	fl.lbctx, fl.setCookie = r.lbContext(s, rt)
 	fl.run()
-	r.mirror(s, rt, replay)
+	r.mirror(s, rt, fl.replay)
+	if fl.replay != nil {
+		s.ReplayBuffer = fl.replay.buf
+	}
 }
 
 // wrapBody keeps the request body for a re-send or retry.
@@ -53,7 +52,7 @@ type forwarding struct {
 	s        *httpfilter.Stream
 	rt       *route.Entry
 	c        *upstream.Cluster
-	rs       *retryState
+	rs       retryState
 	replay   *replayBody
 	deadline time.Time // the route timeout's end
 	msd      time.Time // the max stream duration's end
@@ -62,6 +61,7 @@ type forwarding struct {
 	retrying bool // holds a unit of the max_retries circuit breaker
 	// setCookie is a generated affinity cookie to send with the response.
 	setCookie string
+	att       attempt // the current attempt
 }
 
 func (fl *forwarding) run() {
@@ -117,9 +117,10 @@ func (fl *forwarding) attempt(host *upstream.Host, n int, fresh bool) *attempt {
 	}
 	s.Info.UpstreamHost, s.Info.UpstreamHostname, s.Info.Attempts = host.Address(), host.Hostname(), n
 	if fl.rs.enabled() && fl.rs.previous {
-		fl.rs.tried = append(fl.rs.tried, host.Address())
+		fl.rs.recordTry(host.Address())
 	}
-	a := &attempt{r: fl.r, s: s, rt: fl.rt, c: fl.c, host: host, n: n, fresh: fresh, deadline: fl.deadline, msd: fl.msd, setCookie: fl.setCookie}
+	a := &fl.att
+	*a = attempt{r: fl.r, s: s, rt: fl.rt, c: fl.c, host: host, n: n, fresh: fresh, deadline: fl.deadline, msd: fl.msd, setCookie: fl.setCookie}
 	if !fl.msd.IsZero() && (a.deadline.IsZero() || fl.msd.Before(a.deadline)) {
 		a.deadline = fl.msd
 	}
@@ -194,7 +195,7 @@ func (fl *forwarding) retryFailure(f *failure) bool {
 
 // retryResponse applies the retry policy to a response before it goes downstream.
 func (fl *forwarding) retryResponse(a *attempt, resp *upstreamResponse) bool {
-	if !fl.rs.retryResponse(resp.status, &resp.headers) {
+	if !fl.rs.retryResponse(resp.status, resp.headers) {
 		return false
 	}
 	if !fl.beginRetry() {

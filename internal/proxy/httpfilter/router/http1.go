@@ -28,6 +28,7 @@ func (a *attempt) tryHTTP1() (*upstreamResponse, *failure) {
 		return nil, a.classify(err, false, true, false)
 	}
 	s.Info.UpstreamLocal = addrPort(conn.LocalAddr())
+	s.WatchUpstream(conn)
 	if !a.tryDeadline.IsZero() {
 		conn.SetDeadline(a.tryDeadline)
 	} else {
@@ -35,12 +36,15 @@ func (a *attempt) tryHTTP1() (*upstreamResponse, *failure) {
 	}
 	sent := a.sendHTTP1(conn)
 	if sent.ch == nil && sent.err != nil {
+		s.WatchUpstream(nil)
 		pool.Release(conn, false)
 		return nil, a.classify(sent.err, conn.Reused, true, false)
 	}
-	resp := &upstreamResponse{h1: conn, sent: sent}
-	err = readResponseHead(conn, &resp.headers, &resp.h1head, s.Request.Get(header.Method))
+	resp := &a.resp
+	*resp = upstreamResponse{headers: s.ResponseHeaders(), h1: conn, sent: sent}
+	err = readResponseHead(conn, resp.headers, &resp.h1head, s.Request.Get(header.Method))
 	if err != nil {
+		s.WatchUpstream(nil)
 		noResponse := conn.R.Buffered() == 0 && isConnReset(err)
 		conn.Close()
 		wroteAll := sent.wait() == nil
@@ -60,8 +64,7 @@ func (a *attempt) stream(resp *upstreamResponse) {
 	s := a.s
 	s.Info.Mark(&s.Info.FirstUpstreamRxByte)
 	a.responseStarted(resp.status)
-	h := s.ResponseHeaders()
-	h.CopyFrom(&resp.headers)
+	h := resp.headers
 	a.prepareResponse(h)
 	if resp.h2 != nil {
 		a.streamHTTP2(resp, h)
@@ -75,7 +78,10 @@ func (a *attempt) stream(resp *upstreamResponse) {
 func (a *attempt) streamHTTP1(resp *upstreamResponse, h *header.Map) {
 	s, conn, head := a.s, resp.h1, &resp.h1head
 	reuse := false
-	defer func() { a.host.HTTP1().Release(conn, reuse) }()
+	defer func() {
+		s.WatchUpstream(nil)
+		a.host.HTTP1().Release(conn, reuse)
+	}()
 	if head.Upgrade {
 		a.upgrade(conn, h)
 		return
@@ -112,6 +118,7 @@ func (a *attempt) discard(resp *upstreamResponse) {
 		resp.h2.Body.Close()
 		resp.cancel()
 	} else {
+		a.s.WatchUpstream(nil)
 		resp.h1.Close()
 		resp.sent.wait()
 		a.host.HTTP1().Release(resp.h1, false)

@@ -44,7 +44,10 @@ func (a *attempt) tryHTTP2() (*upstreamResponse, *failure) {
 		return nil, a.classify(err, false, true, false)
 	}
 	var once sync.Once
-	out := &upstreamResponse{status: resp.StatusCode, h2: resp, cancel: func() { once.Do(func() { cancel(); st.Done() }) }}
+	out := &a.resp
+	*out = upstreamResponse{status: resp.StatusCode, headers: s.ResponseHeaders(), h2: resp,
+		cancel: func() { once.Do(func() { cancel(); st.Done() }) }}
+	out.headers.Reset()
 	out.headers.Add(header.Status, strconv.Itoa(resp.StatusCode))
 	for k, vs := range resp.Header {
 		name := strings.ToLower(k)

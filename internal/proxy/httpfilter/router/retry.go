@@ -63,8 +63,27 @@ type retryState struct {
 	headers      []*route.HeaderMatcher
 	previous     bool // retry_host_predicate previous_hosts
 	hostAttempts int
-	tried        []netip.AddrPort
-	exhausted    bool
+	// tried holds the hosts tried, for the previous_hosts predicate: the first few in
+	// place, so that a request that is not retried does not allocate.
+	tried     [4]netip.AddrPort
+	ntried    int
+	triedMore []netip.AddrPort
+	exhausted bool
+}
+
+// recordTry remembers a host tried, for the previous_hosts predicate.
+func (rs *retryState) recordTry(a netip.AddrPort) {
+	if rs.ntried < len(rs.tried) {
+		rs.tried[rs.ntried] = a
+		rs.ntried++
+		return
+	}
+	rs.triedMore = append(rs.triedMore, a)
+}
+
+// triedList returns a copy of the hosts tried.
+func (rs *retryState) triedList() []netip.AddrPort {
+	return append(append([]netip.AddrPort(nil), rs.tried[:rs.ntried]...), rs.triedMore...)
 }
 
 // newRetryState merges the route's (else the virtual host's) retry policy with the
@@ -246,10 +265,10 @@ func (rs *retryState) backOff(ctx context.Context, deadline time.Time) bool {
 
 // pickContext adds the previous-hosts predicate to a retry's host pick.
 func (rs *retryState) pickContext(ctx lb.Context) lb.Context {
-	if !rs.previous || len(rs.tried) == 0 {
+	if !rs.previous || rs.ntried == 0 {
 		return ctx
 	}
-	tried := rs.tried
+	tried := rs.triedList()
 	ctx.Reject = func(h lb.Host) bool {
 		a := h.(*upstream.Host).Address()
 		for _, t := range tried {

@@ -1,0 +1,112 @@
+package httpfilter
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftmesh/weft/internal/proxy/connpool"
+)
+
+// streamContext is a cancellable context reused for every stream of an HTTP/1
+// connection. Its Done channel is made only when someone asks for it, so a request that
+// nobody waits on costs nothing.
+type streamContext struct {
+	parent context.Context
+	mu     sync.Mutex
+	done   chan struct{}
+	err    error
+	stop   func() bool // unregisters the parent's AfterFunc
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (c *streamContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *streamContext) Value(key any) any            { return c.parent.Value(key) }
+
+// Done returns a channel closed when the stream is cancelled or the connection's
+// context ends.
+func (c *streamContext) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			return closedChan
+		}
+		c.done = make(chan struct{})
+		c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+	}
+	return c.done
+}
+
+// Err returns why the stream was cancelled, or nil.
+func (c *streamContext) Err() error {
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	if err == nil {
+		return c.parent.Err()
+	}
+	return err
+}
+
+func (c *streamContext) cancel(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+}
+
+// reset prepares the context for the next stream.
+func (c *streamContext) reset(parent context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+	c.parent, c.done, c.err, c.stop = parent, nil, nil, nil
+}
+
+// Abort ends a stream whose downstream went away: its context is cancelled and the
+// upstream connection it waits on is closed. It is safe to call from another goroutine.
+type Abort struct {
+	ctx      streamContext
+	upstream atomic.Pointer[connpool.Conn]
+	aborted  atomic.Bool
+}
+
+// Context returns the stream's context.
+func (a *Abort) Context() context.Context { return &a.ctx }
+
+// Reset prepares for a new stream on the connection whose context is parent.
+func (a *Abort) Reset(parent context.Context) {
+	a.ctx.reset(parent)
+	a.upstream.Store(nil)
+	a.aborted.Store(false)
+}
+
+// Fire aborts the stream.
+func (a *Abort) Fire() {
+	a.aborted.Store(true)
+	a.ctx.cancel(context.Canceled)
+	if c := a.upstream.Load(); c != nil {
+		c.Close()
+	}
+}
+
+// Fired reports whether the stream was aborted.
+func (a *Abort) Fired() bool { return a.aborted.Load() }
+
+// watchUpstream registers the upstream connection an abort must close (nil clears it).
+func (a *Abort) watchUpstream(c *connpool.Conn) {
+	a.upstream.Store(c)
+	if c != nil && a.aborted.Load() {
+		c.Close()
+	}
+}
