@@ -29,6 +29,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(), newProxyCmd(), newRouteCheckCmd())
+	root.AddCommand(newVersionCmd(), newProxyCmd(), newRouteCheckCmd(), newRunAsCmd())
 	return root
 }
