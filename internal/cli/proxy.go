@@ -31,6 +31,7 @@ type proxyFlags struct {
 	labels    map[string]string
 	adminAddr string
 	delta     bool
+	health    string
 }
 
 func newProxyCmd() *cobra.Command {
@@ -57,6 +58,7 @@ field path and its type URL.`,
 	fl.StringToStringVar(&f.labels, "label", nil, "workload label k=v with --xds, sent as node metadata LABELS")
 	fl.StringVar(&f.adminAddr, "admin-address", "127.0.0.1:15000", "admin API address with --xds")
 	fl.BoolVar(&f.delta, "delta", false, "use incremental (delta) xDS with --xds")
+	fl.StringVar(&f.health, "health-address", "", "serve Istio's readiness endpoint /healthz/ready there (e.g. :15021)")
 	return cmd
 }
 
@@ -72,7 +74,7 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 	}
 	p, err := proxy.New(ctx, b, proxy.Options{
 		Concurrency: f.concurrency, DrainTime: time.Duration(f.drainTimeS) * time.Second, Log: log, LogLevel: level,
-		Version: Version, ConfigPath: f.configPath,
+		Version: Version, ConfigPath: f.configPath, HealthAddress: f.health,
 	})
 	if err != nil {
 		return err

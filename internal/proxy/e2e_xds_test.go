@@ -300,6 +300,8 @@ func TestAgentBootstrap(t *testing.T) {
 	if err := config.Check(b); err != nil {
 		t.Fatal(err)
 	}
-	startProxy(t, b, proxy.Options{})
+	hp := freePort(t)
+	startProxy(t, b, proxy.Options{HealthAddress: fmt.Sprintf("127.0.0.1:%d", hp)})
 	eventually(t, bodyIs(fmt.Sprintf("http://127.0.0.1:%d/", port), "a"))
+	eventually(t, bodyIs(fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", hp), "LIVE\n"))
 }

@@ -48,6 +48,8 @@ type Options struct {
 	// Version and ConfigPath are reported by the admin /server_info.
 	Version    string
 	ConfigPath string
+	// HealthAddress, when set, serves Istio's /healthz/ready there (":15021").
+	HealthAddress string
 }
 
 // Proxy is a running data plane.
@@ -71,6 +73,7 @@ type Proxy struct {
 
 	server       *serverStats
 	adminLn      net.Listener
+	healthLn     net.Listener
 	healthFailed atomic.Bool
 	quit         chan struct{}
 	quitOnce     sync.Once
@@ -141,6 +144,14 @@ func (p *Proxy) startAdmin(ctx context.Context) error {
 		ConfigPath: p.opts.ConfigPath, DrainTime: p.opts.DrainTime, HealthCheckFailed: &p.healthFailed,
 		State: p.state, Drain: p.drain, Quit: p.Quit,
 	})
+	if p.opts.HealthAddress != "" {
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", p.opts.HealthAddress)
+		if err != nil {
+			return fmt.Errorf("health address: %w", err)
+		}
+		p.healthLn = ln
+	}
 	if a.GetAddress() == nil {
 		return nil
 	}
@@ -234,6 +245,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}
 	if p.XDS != nil {
 		go p.XDS.Run(ctx)
+	}
+	if p.healthLn != nil {
+		go p.healthServer(ctx, p.healthLn)
 	}
 	select {
 	case <-ctx.Done():
