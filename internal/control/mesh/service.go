@@ -78,6 +78,9 @@ type Service struct {
 	CreationTime time.Time
 	// Source names where the service came from ("ServiceEntry default/bookinfo", ...).
 	Source string
+	// SubjectAltNames are extra identities the service's endpoints may present
+	// (ServiceEntry subjectAltNames), checked when originating mTLS to it.
+	SubjectAltNames []string
 }
 
 // Port returns the port with the given number.
@@ -109,7 +112,16 @@ type Endpoint struct {
 	// Namespace and Workload name the workload (WorkloadEntry or pod) for telemetry.
 	Namespace string
 	Workload  string
+	// TLSMode says whether the endpoint takes Istio mutual TLS: "istio" (it has a
+	// sidecar) or "disabled", as Istio's security.istio.io/tlsMode label.
+	TLSMode string
 }
+
+// TLS modes of endpoints.
+const (
+	TLSModeIstio    = "istio"
+	TLSModeDisabled = "disabled"
+)
 
 // Locality is a region/zone/sub-zone triple.
 type Locality struct {

@@ -18,6 +18,10 @@ type Snapshot struct {
 	// Config by kind, each list sorted by namespace then name.
 	Config map[config.Kind][]config.Config
 	Mesh   MeshConfig
+
+	// index serves the lookups (DestinationRule, VirtualServices, SidecarFor, ...);
+	// see BuildIndex.
+	index *index
 }
 
 // MeshConfig is the part of Istio's MeshConfig weft honours.
