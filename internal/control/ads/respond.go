@@ -1,0 +1,277 @@
+package ads
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/weftmesh/weft/internal/control/mesh"
+)
+
+// encoded is one generated resource, marshalled once: the bytes are both hashed and sent.
+type encoded struct {
+	name string
+	hash uint64
+	any  *anypb.Any
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+// generate runs the generator for a watch and encodes the resources the watch selects,
+// sorted by name.
+func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) {
+	var names []string
+	if !w.wildcard {
+		names = slices.Sorted(maps.Keys(w.names))
+	}
+	rs, err := c.s.opts.Generator.Generate(c.node, snap, w.typeURL, names)
+	if err != nil {
+		return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
+	}
+	out := make([]encoded, 0, len(rs))
+	for _, r := range rs {
+		if !w.selects(r.Name) {
+			continue
+		}
+		e, err := encode(r, w.typeURL)
+		if err != nil {
+			return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
+		}
+		out = append(out, e)
+	}
+	slices.SortStableFunc(out, func(a, b encoded) int { return strings.Compare(a.name, b.name) })
+	return slices.CompactFunc(out, func(a, b encoded) bool { return a.name == b.name }), nil
+}
+
+func encode(r Resource, typeURL string) (encoded, error) {
+	if r.Message == nil {
+		return encoded{}, fmt.Errorf("resource %q: no message", r.Name)
+	}
+	if got := typePrefix + string(r.Message.ProtoReflect().Descriptor().FullName()); got != typeURL {
+		return encoded{}, fmt.Errorf("resource %q: type %s, want %s", r.Name, got, typeURL)
+	}
+	b, err := deterministic.Marshal(r.Message)
+	if err != nil {
+		return encoded{}, fmt.Errorf("resource %q: %w", r.Name, err)
+	}
+	return encoded{name: r.Name, hash: xxhash.Sum64(b), any: &anypb.Any{TypeUrl: typeURL, Value: b}}, nil
+}
+
+// update is one type's worth of change for a connection, computed before it is sent and
+// committed to the watch after.
+type update struct {
+	w       *watch
+	version string
+	all     []encoded // everything the watch selects now
+	changed []encoded // new, or different from what the node holds
+	removed []string  // held by the node (or asked for) but no longer generated
+	respond bool
+	started time.Time
+}
+
+// prepareOpts say why an update is computed. force answers a request even when nothing
+// changed; missing are names just subscribed to (delta reports those that do not
+// exist); resend are names to send even if unchanged.
+type prepareOpts struct {
+	force   bool
+	missing []string
+	resend  map[string]bool
+}
+
+func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*update, error) {
+	u := &update{w: w, version: snap.Version, started: time.Now()}
+	all, err := c.generate(w, snap)
+	if err != nil {
+		c.s.m.pushes.WithLabelValues(ShortType(w.typeURL) + "_builderr").Inc()
+		return nil, err
+	}
+	u.all = all
+	names := make(map[string]bool, len(all))
+	for _, e := range all {
+		names[e.name] = true
+		if h, ok := w.sent[e.name]; !ok || h != e.hash || o.resend[e.name] {
+			u.changed = append(u.changed, e)
+		}
+	}
+	for n := range w.sent {
+		if !names[n] {
+			u.removed = append(u.removed, n)
+		}
+	}
+	if c.delta {
+		for _, n := range o.missing {
+			if _, held := w.sent[n]; !names[n] && !held {
+				u.removed = append(u.removed, n)
+			}
+		}
+	}
+	slices.Sort(u.removed)
+	switch {
+	case c.delta, fullStateType(w.typeURL):
+		u.respond = o.force || len(u.changed) > 0 || len(u.removed) > 0
+	default:
+		// State of the world for RDS, EDS and the rest: only changed resources are sent,
+		// and a resource left out is not deleted.
+		u.respond = len(u.changed) > 0
+	}
+	return u, nil
+}
+
+// changedNames returns the names an update sends as new or changed.
+func (u *update) changedNames() map[string]bool {
+	m := make(map[string]bool, len(u.changed))
+	for _, e := range u.changed {
+		m[e.name] = true
+	}
+	return m
+}
+
+// respond answers a request for one type from the current snapshot.
+func (c *connection) respond(w *watch, o prepareOpts) error {
+	u, err := c.prepare(w, c.s.current.Load(), o)
+	if err != nil {
+		c.s.log.Error("generation failed", "connection", c.id, "error", err)
+		return nil
+	}
+	return c.send(u)
+}
+
+// push runs a queued push: generation for every type in scope under the server's
+// concurrency bound, then the sends in push order.
+func (c *connection) push(ctx context.Context) error {
+	p := c.takePending()
+	if p == nil {
+		return nil
+	}
+	select {
+	case c.s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil
+	}
+	c.s.m.queueTime.Observe(time.Since(p.enqueued).Seconds())
+	ups := c.preparePush(c.s.current.Load(), p)
+	<-c.s.sem
+	for _, u := range ups {
+		if err := c.send(u); err != nil {
+			return err
+		}
+	}
+	c.s.m.convergence.Observe(time.Since(p.start).Seconds())
+	return nil
+}
+
+func (c *connection) preparePush(snap *mesh.Snapshot, p *pushRequest) []*update {
+	var ups []*update
+	var changedClusters map[string]bool
+	for _, t := range c.watchedTypes() {
+		if p.types != nil && !p.types[t] {
+			continue
+		}
+		var o prepareOpts
+		if t == EndpointType {
+			// A cluster Envoy re-creates warms until its endpoints come again.
+			o.resend = changedClusters
+		}
+		u, err := c.prepare(c.watches[t], snap, o)
+		if err != nil {
+			c.s.log.Error("generation failed", "connection", c.id, "error", err)
+			continue
+		}
+		if t == ClusterType {
+			changedClusters = u.changedNames()
+		}
+		ups = append(ups, u)
+	}
+	return ups
+}
+
+// send sends an update if it has anything to say, then commits it to the watch.
+func (c *connection) send(u *update) error {
+	if !u.respond {
+		c.commit(u, "")
+		return nil
+	}
+	t := u.w.typeURL
+	nonce := c.s.noncePrefix + "-" + strconv.FormatUint(c.s.nonceSeq.Add(1), 10)
+	var size int
+	var err error
+	if c.delta {
+		size, err = c.sendDeltaUpdate(u, nonce)
+	} else {
+		size, err = c.sendSotWUpdate(u, nonce)
+	}
+	if err != nil {
+		c.s.m.pushes.WithLabelValues(ShortType(t) + "_senderr").Inc()
+		return fmt.Errorf("send %s to %s: %w", ShortType(t), c.node.ID, err)
+	}
+	c.s.m.pushes.WithLabelValues(ShortType(t)).Inc()
+	c.s.m.pushTime.WithLabelValues(ShortType(t)).Observe(time.Since(u.started).Seconds())
+	c.s.m.configSize.WithLabelValues(ShortType(t)).Observe(float64(size))
+	c.commit(u, nonce)
+	c.s.log.Debug("sent", "connection", c.id, "type", ShortType(t), "version", u.version, "nonce", nonce,
+		"changed", len(u.changed), "removed", len(u.removed))
+	return nil
+}
+
+func (c *connection) sendSotWUpdate(u *update, nonce string) (int, error) {
+	rs := u.changed
+	if fullStateType(u.w.typeURL) {
+		rs = u.all
+	}
+	resp := &discoveryv3.DiscoveryResponse{VersionInfo: u.version, TypeUrl: u.w.typeURL, Nonce: nonce,
+		Resources: make([]*anypb.Any, 0, len(rs))}
+	size := 0
+	for _, e := range rs {
+		resp.Resources = append(resp.Resources, e.any)
+		size += len(e.any.Value)
+	}
+	return size, c.sendSotW(resp)
+}
+
+func (c *connection) sendDeltaUpdate(u *update, nonce string) (int, error) {
+	resp := &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: u.version, TypeUrl: u.w.typeURL, Nonce: nonce,
+		RemovedResources: u.removed, Resources: make([]*discoveryv3.Resource, 0, len(u.changed))}
+	size := 0
+	for _, e := range u.changed {
+		resp.Resources = append(resp.Resources, &discoveryv3.Resource{Name: e.name, Version: hashVersion(e.hash), Resource: e.any})
+		size += len(e.any.Value)
+	}
+	return size, c.sendDelta(resp)
+}
+
+// commit records what the node now holds and, when a response went out, its version
+// and nonce.
+func (c *connection) commit(u *update, nonce string) {
+	sent := make(map[string]uint64, len(u.all))
+	for _, e := range u.all {
+		sent[e.name] = e.hash
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u.w.sent = sent
+	if nonce != "" {
+		u.w.sentVersion, u.w.sentNonce, u.w.sentTime = u.version, nonce, time.Now()
+	}
+}
+
+// hashVersion is a delta resource version: the resource's hash in hex.
+func hashVersion(h uint64) string { return strconv.FormatUint(h, 16) }
+
+// parseVersion reads a delta resource version back; a version this server did not make
+// reads as 0, which matches no resource, so the resource is sent again.
+func parseVersion(v string) uint64 {
+	h, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return 0
+	}
+	return h
+}
