@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"github.com/weftmesh/weft/internal/control"
 	"net"
 	"os"
 	"path/filepath"
@@ -168,7 +169,7 @@ func TestLoadMeshConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mc, err := loadMeshConfig(path)
+	mc, err := control.LoadMeshConfig(path)
 	want := mesh.DefaultMeshConfig()
 	want.RootNamespace, want.TrustDomain, want.OutboundAllowAny, want.ConnectTimeoutMillis = "mesh-root", "example.org", false, 2000
 	if err != nil || mc != want {
@@ -177,7 +178,7 @@ func TestLoadMeshConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte("noSuchField: 1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadMeshConfig(path); err == nil || !strings.Contains(err.Error(), "noSuchField") {
+	if _, err := control.LoadMeshConfig(path); err == nil || !strings.Contains(err.Error(), "noSuchField") {
 		t.Errorf("unknown field: err = %v", err)
 	}
 }
