@@ -39,8 +39,9 @@ func (g *gen) gatewayListener(port uint32, servers []server) (*listenerv3.Listen
 	if err != nil {
 		return nil, err
 	}
-	name := listenerName(wildcardAddress, port)
-	l := &listenerv3.Listener{Name: name, Address: socketAddress(wildcardAddress, port), TrafficDirection: corev3.TrafficDirection_OUTBOUND}
+	listen := g.gatewayTargetPort(port)
+	name := listenerName(wildcardAddress, listen)
+	l := &listenerv3.Listener{Name: name, Address: socketAddress(wildcardAddress, listen), TrafficDirection: corev3.TrafficDirection_OUTBOUND}
 	switch kind {
 	case plainHTTP:
 		rc, err := g.gatewayRouteConfig(httpRouteName(port), port, servers)
@@ -225,4 +226,20 @@ func (g *gen) bindsHosts(vs config.Config, s server) bool {
 		}
 	}
 	return false
+}
+
+// gatewayTargetPort maps a Gateway server's port, which Istio reads as a port of the
+// gateway's Service, to the port the gateway workload listens on: the targetPort of a
+// service selecting the gateway node whose port matches (80 -> 8080 for Istio's
+// ingress gateway). Without such a service the port is used as is.
+func (g *gen) gatewayTargetPort(port uint32) uint32 {
+	for _, svc := range g.snap.ServiceList {
+		if len(svc.Selector) == 0 || !labelsMatch(svc.Selector, g.node.Labels) {
+			continue
+		}
+		if p, ok := svc.Port(port); ok && p.TargetPort != 0 {
+			return p.TargetPort
+		}
+	}
+	return port
 }
