@@ -30,9 +30,9 @@ func TestProxyRejectsUnsupportedConfig(t *testing.T) {
   clusters:
   - name: c
     type: STATIC
-    upstream_bind_config: {source_address: {address: 127.0.0.1, port_value: 0}}`
+    upstream_connection_options: {tcp_keepalive: {keepalive_time: 30}}`
 	_, err := run(t, "proxy", "--config-yaml", cfg)
-	want := "static_resources.clusters[0].upstream_bind_config: field not supported by weft (type.googleapis.com/envoy.config.cluster.v3.Cluster)"
+	want := "static_resources.clusters[0].upstream_connection_options: field not supported by weft (type.googleapis.com/envoy.config.cluster.v3.Cluster)"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
 	}

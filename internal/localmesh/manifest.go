@@ -32,17 +32,20 @@ type Metadata struct {
 type Service struct {
 	Object
 	Spec struct {
-		Ports []struct {
-			Name        string `json:"name"`
-			Port        uint32 `json:"port"`
-			TargetPort  any    `json:"targetPort"`
-			Protocol    string `json:"protocol"`
-			AppProtocol string `json:"appProtocol"`
-		} `json:"ports"`
+		Ports     []ServicePort     `json:"ports"`
 		Selector  map[string]string `json:"selector"`
 		ClusterIP string            `json:"clusterIP"`
 		Type      string            `json:"type"`
 	} `json:"spec"`
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Name        string `json:"name"`
+	Port        uint32 `json:"port"`
+	TargetPort  any    `json:"targetPort"`
+	Protocol    string `json:"protocol"`
+	AppProtocol string `json:"appProtocol"`
 }
 
 // PodSpec is the part of a pod template the local mesh runs.

@@ -213,7 +213,7 @@ func testXDSClient(t *testing.T, api string) {
 
 	// An update the proxy cannot take (an unsupported field) is NACKed; traffic goes on.
 	rs.set(t, "3", map[resource.Type][]string{
-		resource.ClusterType:  {edsCluster("svc-a"), edsCluster("svc-b") + "\nupstream_bind_config: {source_address: {address: 127.0.0.1, port_value: 0}}"},
+		resource.ClusterType:  {edsCluster("svc-a"), edsCluster("svc-b") + "\nupstream_connection_options: {tcp_keepalive: {keepalive_time: 30}}"},
 		resource.EndpointType: {cla("svc-a", a), cla("svc-b", b)},
 		resource.ListenerType: {rdsListener("http", port)},
 		resource.RouteType:    {routeTo("svc-b")},

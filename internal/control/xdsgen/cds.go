@@ -47,7 +47,7 @@ func (g *gen) clusters() ([]Resource, error) {
 	}
 	out = append(out,
 		Resource{Name: passthroughCluster, Message: g.originalDstCluster(passthroughCluster, true)},
-		Resource{Name: inboundPassthroughCluster, Message: g.originalDstCluster(inboundPassthroughCluster, false)})
+		Resource{Name: inboundPassthroughCluster, Message: g.inboundPassthrough()})
 	for _, in := range g.inboundPorts() {
 		c := g.inboundClusterFor(in)
 		out = append(out, Resource{Name: c.GetName(), Message: c})
@@ -242,6 +242,17 @@ func (g *gen) originalDstCluster(name string, downstreamProtocol bool) *clusterv
 			},
 		}})
 	}
+	return c
+}
+
+// inboundPassthrough forwards inbound connections to ports no service declares to the
+// application at the original destination, from 127.0.0.6, which the capture rules let
+// through; from the pod's own address the connection would be captured again.
+func (g *gen) inboundPassthrough() *clusterv3.Cluster {
+	c := g.originalDstCluster(inboundPassthroughCluster, false)
+	c.UpstreamBindConfig = &corev3.BindConfig{SourceAddress: &corev3.SocketAddress{
+		Address: "127.0.0.6", PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: 0},
+	}}
 	return c
 }
 

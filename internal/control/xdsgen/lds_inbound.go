@@ -19,9 +19,11 @@ type inboundPort struct {
 	service  *mesh.Service
 }
 
-// inboundPorts finds the node's workload among the endpoints: endpoints at one of the
-// node's IPs, or, for a node without IPs, services whose selector its labels match.
-// Each application port appears once, with the first service (by hostname) serving it.
+// inboundPorts finds the node's workload: services in its namespace whose selector its
+// labels match (as Istio finds a pod's service targets, ready or not, so the inbound
+// listener exists before the endpoint is published), and endpoints at one of the node's
+// IPs (workload entries, services without selectors). Each application port appears once,
+// with the first service (by hostname) serving it.
 func (g *gen) inboundPorts() []inboundPort {
 	seen := map[uint32]bool{}
 	var out []inboundPort
@@ -33,10 +35,10 @@ func (g *gen) inboundPorts() []inboundPort {
 	}
 	for _, svc := range g.snap.ServiceList {
 		for _, p := range svc.Ports {
+			if svc.Namespace == g.node.Namespace && len(svc.Selector) > 0 && labelsMatch(svc.Selector, g.node.Labels) {
+				add(targetOf(p), p.Protocol, svc)
+			}
 			if len(g.node.IPs) == 0 {
-				if svc.Namespace == g.node.Namespace && len(svc.Selector) > 0 && labelsMatch(svc.Selector, g.node.Labels) {
-					add(targetOf(p), p.Protocol, svc)
-				}
 				continue
 			}
 			for _, ep := range g.snap.EndpointsOf(svc.Hostname, p.Number) {

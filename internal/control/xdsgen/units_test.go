@@ -125,17 +125,23 @@ func TestProxylessNames(t *testing.T) {
 	}
 }
 
-// TestInboundByLabels: a node without IPs finds its ports through service selectors.
+// TestInboundByLabels: a node finds its ports through service selectors, without IPs
+// and before its own endpoint is published (a pod is not ready, so not an endpoint,
+// until its sidecar serves the inbound port).
 func TestInboundByLabels(t *testing.T) {
-	node := productpage()
-	node.IPs = nil
-	l := listenerNamed(t, Options{}, node, bookinfo(t), virtualInboundName)
-	var names []string
-	for _, fc := range l.GetFilterChains() {
-		names = append(names, fc.GetName())
-	}
-	if !slices.Contains(names, "0.0.0.0_9080") {
-		t.Errorf("virtualInbound chains %v lack 0.0.0.0_9080", names)
+	noIPs := productpage()
+	noIPs.IPs = nil
+	notPublished := productpage()
+	notPublished.IPs = []string{"10.1.0.99"}
+	for name, node := range map[string]*mesh.Node{"without IPs": noIPs, "not yet an endpoint": notPublished} {
+		l := listenerNamed(t, Options{}, node, bookinfo(t), virtualInboundName)
+		var names []string
+		for _, fc := range l.GetFilterChains() {
+			names = append(names, fc.GetName())
+		}
+		if !slices.Contains(names, "0.0.0.0_9080") {
+			t.Errorf("%s: virtualInbound chains %v lack 0.0.0.0_9080", name, names)
+		}
 	}
 }
 

@@ -53,9 +53,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// MaxConcurrentStreams caps HTTP/2 streams per connection (0: the upstream's limit).
 	MaxConcurrentStreams int64
-	Breaker     *Breaker
-	Stats       *Stats
-	Host        *HostStats
+	Breaker              *Breaker
+	Stats                *Stats
+	Host                 *HostStats
 }
 
 // dial opens a connection under the connect timeout and counts it.

@@ -23,7 +23,7 @@ type streamContext struct {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (c *streamContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
-func (c *streamContext) Value(key any) any            { return c.parent.Value(key) }
+func (c *streamContext) Value(key any) any           { return c.parent.Value(key) }
 
 // Done returns a channel closed when the stream is cancelled or the connection's
 // context ends.

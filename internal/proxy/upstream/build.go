@@ -3,6 +3,8 @@ package upstream
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
+	"net/netip"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -24,7 +26,9 @@ func init() {
 		"http_protocol_options", "common_http_protocol_options", "max_requests_per_connection",
 		"transport_socket", "dns_lookup_family", "dns_refresh_rate", "eds_cluster_config",
 		"per_connection_buffer_limit_bytes", "cleanup_interval", "original_dst_lb_config",
-		"common_lb_config", "least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "metadata")
+		"common_lb_config", "least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "metadata",
+		"upstream_bind_config")
+	config.Support(&corev3.BindConfig{}, "source_address")
 	config.Support(&clusterv3.CircuitBreakers{}, "thresholds")
 	config.Support(&clusterv3.CircuitBreakers_Thresholds{}, "priority", "max_connections", "max_pending_requests",
 		"max_requests", "max_retries", "max_connection_pools", "track_remaining")
@@ -65,6 +69,9 @@ func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 		c.opts.connectTimeout = d.AsDuration()
 	}
 	c.opts.idleTimeout = time.Hour
+	if c.opts.bind, err = bindAddress(cfg.GetUpstreamBindConfig()); err != nil {
+		return nil, fmt.Errorf("upstream_bind_config: %w", err)
+	}
 	c.breakers = breakers(cfg.GetCircuitBreakers(), scope)
 	if err := c.protocolOptions(cfg); err != nil {
 		return nil, err
@@ -76,6 +83,23 @@ func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// bindAddress is the local address upstream connections are made from (Istio binds
+// the inbound passthrough to 127.0.0.6 so that iptables lets it reach the app).
+func bindAddress(b *corev3.BindConfig) (net.Addr, error) {
+	if b == nil {
+		return nil, nil
+	}
+	sa := b.GetSourceAddress()
+	ip, err := netip.ParseAddr(sa.GetAddress())
+	if err != nil {
+		return nil, fmt.Errorf("source_address.address: %w", err)
+	}
+	if sa.GetPortValue() > 65535 {
+		return nil, fmt.Errorf("source_address.port_value: %d is not a port", sa.GetPortValue())
+	}
+	return &net.TCPAddr{IP: ip.AsSlice(), Port: int(sa.GetPortValue())}, nil
 }
 
 func clusterKind(cfg *clusterv3.Cluster) (kind, error) {

@@ -3,6 +3,7 @@ package upstream
 import (
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/netip"
 	"sort"
 	"sync"
@@ -72,6 +73,7 @@ type clusterOptions struct {
 	maxRequestsPerConnection int
 	idleTimeout              time.Duration
 	maxConcurrentStreams     int64
+	bind                     net.Addr // upstream_bind_config; nil: the kernel chooses
 }
 
 // membership is an immutable view of the cluster's hosts and the balancer over them.

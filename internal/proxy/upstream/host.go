@@ -186,7 +186,7 @@ func (h *Host) dial(ctx context.Context) (net.Conn, error) {
 
 // dialTo connects to addr (the host's address, or its health-check port) as dial does.
 func (h *Host) dialTo(ctx context.Context, addr netip.AddrPort) (net.Conn, error) {
-	var d net.Dialer
+	d := net.Dialer{LocalAddr: h.cluster.opts.bind}
 	c, err := d.DialContext(ctx, "tcp", addr.String())
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -190,5 +191,41 @@ func TestUnsupportedClusterConfig(t *testing.T) {
 		if err == nil || !(strings.Contains(err.Error(), "outlier_detection") || strings.Contains(err.Error(), "lb_policy")) {
 			t.Errorf("%q: err %v, want one naming the field", y, err)
 		}
+	}
+}
+
+// TestUpstreamBind: upstream_bind_config sets the connections' source address, as the
+// inbound passthrough needs (127.0.0.6 is exempt from the sidecar's capture).
+func TestUpstreamBind(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	m := NewManager(Options{Stats: stats.NewStore()})
+	c := cluster(t, fmt.Sprintf(`
+name: c
+type: STATIC
+upstream_bind_config: {source_address: {address: 127.0.0.6, port_value: 0}}
+load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %d}}}}]}]}`, port))
+	if _, err := m.AddOrUpdate(context.Background(), c, false); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := m.Cluster("c").Hosts()[0].dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if got := conn.LocalAddr().(*net.TCPAddr).IP.String(); got != "127.0.0.6" {
+		t.Errorf("upstream connection from %s, want 127.0.0.6", got)
+	}
+
+	bad := &clusterv3.Cluster{}
+	if err := config.Unmarshal([]byte("name: b\ntype: STATIC\nupstream_bind_config: {source_address: {address: nowhere}}"), bad); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AddOrUpdate(context.Background(), bad, false); err == nil || !strings.Contains(err.Error(), "upstream_bind_config") {
+		t.Errorf("bad bind address: err %v, want one naming upstream_bind_config", err)
 	}
 }

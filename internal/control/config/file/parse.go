@@ -32,6 +32,8 @@ type Document struct {
 	Other *Object
 	// Err says why the document was rejected.
 	Err *config.ValidationError
+	// Raw is the document's text.
+	Raw []byte
 }
 
 // Object is a Kubernetes-style object of a kind the config store does not serve, such
@@ -58,7 +60,7 @@ func ParseFile(file string, data []byte, defaultNamespace string) []Document {
 		if !ok {
 			continue
 		}
-		d.Index, d.Line = len(out), raw.line
+		d.Index, d.Line, d.Raw = len(out), raw.line, raw.data
 		if d.Err != nil {
 			d.Err.File, d.Err.Document, d.Err.Line = file, d.Index, d.Line
 		}

@@ -1,0 +1,68 @@
+package localmesh
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+)
+
+// Ports of the ingress gateway's admin and readiness endpoints on the host.
+const (
+	ingressAdminPort  = 15100
+	ingressHealthPort = 15121
+)
+
+// startIngress starts the ingress gateway: a weft proxy on the host network with Istio's
+// ingress gateway labels, configured by Gateway and VirtualService, reachable on the
+// ingress port.
+func (m *Mesh) startIngress(ctx context.Context) error {
+	labels := map[string]string{"istio": "ingressgateway", "app": "istio-ingressgateway"}
+	p := &podRun{name: "istio-ingressgateway-0", namespace: "istio-system", ip: netip.MustParseAddr("127.0.0.1"), labels: labels}
+	p.health = fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", ingressHealthPort)
+	id := "router~127.0.0.1~istio-ingressgateway-0.istio-system~istio-system.svc.cluster.local"
+	args := []string{"proxy", "--xds", m.xdsAddr, "--node-id", id, "--concurrency", "2",
+		"--admin-address", fmt.Sprintf("127.0.0.1:%d", ingressAdminPort), "--health-address", fmt.Sprintf("127.0.0.1:%d", ingressHealthPort),
+		"--metadata", "NAMESPACE=istio-system", "--label", "istio=ingressgateway", "--label", "app=istio-ingressgateway",
+		"--drain-time-s", "5", "--log-level", "warning"}
+	if err := m.sup.Start(ctx, Process{Name: p.name + "/istio-proxy", Path: m.opts.Self, Args: args}); err != nil {
+		return err
+	}
+	p.appUp.Store(true) // the gateway has no app
+	m.ingress = p
+	m.pods = append(m.pods, p)
+	m.watchPod(p)
+	return nil
+}
+
+// IngressURL is where the ingress gateway answers.
+func (m *Mesh) IngressURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressPort) }
+
+// XDSAddress and MonitoringAddress are the control plane's addresses.
+func (m *Mesh) XDSAddress() string        { return m.xdsAddr }
+func (m *Mesh) MonitoringAddress() string { return m.monAddr }
+
+// PodInfo describes a running pod for people.
+type PodInfo struct {
+	Name, Namespace string
+	IP              string
+	Netns           string
+	Ready           bool
+}
+
+// Pods lists the pods.
+func (m *Mesh) Pods() []PodInfo {
+	var out []PodInfo
+	for _, p := range m.pods {
+		out = append(out, PodInfo{Name: p.name, Namespace: p.namespace, IP: p.ip.String(), Netns: p.netns, Ready: p.ready.Load()})
+	}
+	return out
+}
+
+// Services lists the services with their ClusterIPs.
+func (m *Mesh) Services() map[string]string {
+	out := map[string]string{}
+	for _, s := range m.services {
+		out[s.mesh.Hostname] = s.ip.String()
+	}
+	return out
+}
