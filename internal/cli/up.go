@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,9 @@ const defaultStateDir = "/run/weft/mesh"
 
 func newUpCmd() *cobra.Command {
 	var opts localmesh.Options
+	def := localmesh.DefaultNetwork()
+	opts.Network = def
+	var podCIDR, serviceCIDR string
 	cmd := &cobra.Command{
 		Use:   "up -f PATH [-f PATH...]",
 		Short: "Run a whole mesh on this machine from Kubernetes and Istio YAML",
@@ -29,11 +33,27 @@ pods, and an ingress gateway answers on --ingress-port. Directories are watched:
 their Istio config changes the mesh at once; "weft apply -f FILE" adds config. Ctrl-C stops
 everything and removes what was made; "weft down" cleans up after a mesh that was killed.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd.Context(), cmd.OutOrStdout(), opts) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var err error
+			if opts.Network.PodCIDR, err = netip.ParsePrefix(podCIDR); err != nil {
+				return fmt.Errorf("--pod-cidr: %w", err)
+			}
+			if opts.Network.ServiceCIDR, err = netip.ParsePrefix(serviceCIDR); err != nil {
+				return fmt.Errorf("--service-cidr: %w", err)
+			}
+			return runUp(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&opts.Paths, "filename", "f", nil, "YAML files or directories (repeatable)")
 	fl.IntVar(&opts.IngressPort, "ingress-port", 8080, "host port of the ingress gateway")
+	fl.IntVar(&opts.IngressAdminPort, "ingress-admin-port", 15100, "port of the ingress gateway's admin API on 127.0.0.1")
+	fl.IntVar(&opts.IngressHealthPort, "ingress-health-port", 15121, "port of the ingress gateway's readiness endpoint on 127.0.0.1")
+	fl.StringVar(&opts.MonitoringAddress, "monitoring-address", "127.0.0.1:15014", "the control plane's /metrics and /debug address")
+	fl.StringVar(&def.Bridge, "bridge", def.Bridge, "the pods' bridge device")
+	fl.StringVar(&def.Prefix, "netns-prefix", def.Prefix, "prefix of the pods' network namespace names")
+	fl.StringVar(&podCIDR, "pod-cidr", def.PodCIDR.String(), "pod addresses (the first is the bridge's)")
+	fl.StringVar(&serviceCIDR, "service-cidr", def.ServiceCIDR.String(), "ClusterIP range")
 	fl.StringVar(&opts.StateDir, "state-dir", defaultStateDir, "where the mesh keeps its state, logs and applied config")
 	fl.StringVarP(&opts.Namespace, "namespace", "n", "default", "namespace of objects that name none")
 	_ = cmd.MarkFlagRequired("filename")
@@ -69,7 +89,7 @@ func printMesh(out io.Writer, m *localmesh.Mesh, opts localmesh.Options) {
 	for _, p := range m.Pods() {
 		admin := "ip netns exec " + p.Netns + " weft demo curl 127.0.0.1:15000/stats"
 		if p.Netns == "" {
-			admin = "http://127.0.0.1:15100"
+			admin = m.IngressAdminURL()
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", p.Name, p.Namespace, p.IP, admin, p.Ready)
 	}

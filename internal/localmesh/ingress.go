@@ -6,22 +6,16 @@ import (
 	"net/netip"
 )
 
-// Ports of the ingress gateway's admin and readiness endpoints on the host.
-const (
-	ingressAdminPort  = 15100
-	ingressHealthPort = 15121
-)
-
 // startIngress starts the ingress gateway: a weft proxy on the host network with Istio's
 // ingress gateway labels, configured by Gateway and VirtualService, reachable on the
 // ingress port.
 func (m *Mesh) startIngress(ctx context.Context) error {
 	labels := map[string]string{"istio": "ingressgateway", "app": "istio-ingressgateway"}
 	p := &podRun{name: "istio-ingressgateway-0", namespace: "istio-system", ip: netip.MustParseAddr("127.0.0.1"), labels: labels}
-	p.health = fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", ingressHealthPort)
+	p.health = fmt.Sprintf("http://127.0.0.1:%d/healthz/ready", m.opts.IngressHealthPort)
 	id := "router~127.0.0.1~istio-ingressgateway-0.istio-system~istio-system.svc.cluster.local"
 	args := []string{"proxy", "--xds", m.xdsAddr, "--node-id", id, "--concurrency", "2",
-		"--admin-address", fmt.Sprintf("127.0.0.1:%d", ingressAdminPort), "--health-address", fmt.Sprintf("127.0.0.1:%d", ingressHealthPort),
+		"--admin-address", fmt.Sprintf("127.0.0.1:%d", m.opts.IngressAdminPort), "--health-address", fmt.Sprintf("127.0.0.1:%d", m.opts.IngressHealthPort),
 		"--metadata", "NAMESPACE=istio-system", "--label", "istio=ingressgateway", "--label", "app=istio-ingressgateway",
 		"--drain-time-s", "5", "--log-level", "warning"}
 	if err := m.sup.Start(ctx, Process{Name: p.name + "/istio-proxy", Path: m.opts.Self, Args: args}); err != nil {
@@ -33,6 +27,9 @@ func (m *Mesh) startIngress(ctx context.Context) error {
 	m.watchPod(p)
 	return nil
 }
+
+// IngressAdminURL is the ingress gateway's admin API.
+func (m *Mesh) IngressAdminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressAdminPort) }
 
 // IngressURL is where the ingress gateway answers.
 func (m *Mesh) IngressURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressPort) }

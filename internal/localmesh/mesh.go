@@ -35,6 +35,12 @@ type Options struct {
 	Self string
 	// IngressPort is the host port of the ingress gateway (8080).
 	IngressPort int
+	// IngressAdminPort and IngressHealthPort are the gateway's admin and readiness
+	// ports on 127.0.0.1 (15100, 15121).
+	IngressAdminPort, IngressHealthPort int
+	// MonitoringAddress serves the control plane's /metrics and /debug endpoints
+	// (127.0.0.1:15014).
+	MonitoringAddress string
 	// Network is the pod network (DefaultNetwork()).
 	Network *Network
 	Log     *slog.Logger
@@ -88,6 +94,15 @@ func newMesh(opts Options) (*Mesh, error) {
 	}
 	if opts.IngressPort == 0 {
 		opts.IngressPort = 8080
+	}
+	if opts.IngressAdminPort == 0 {
+		opts.IngressAdminPort = 15100
+	}
+	if opts.IngressHealthPort == 0 {
+		opts.IngressHealthPort = 15121
+	}
+	if opts.MonitoringAddress == "" {
+		opts.MonitoringAddress = "127.0.0.1:15014"
 	}
 	if opts.Network == nil {
 		opts.Network = DefaultNetwork()
@@ -165,7 +180,7 @@ func (m *Mesh) startControl(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("control plane: %w", err)
 	}
-	ml, err := net.Listen("tcp", "127.0.0.1:15014")
+	ml, err := net.Listen("tcp", m.opts.MonitoringAddress)
 	if err != nil {
 		xl.Close()
 		return fmt.Errorf("control plane monitoring: %w", err)
