@@ -29,7 +29,9 @@ func (m *Mesh) startIngress(ctx context.Context) error {
 }
 
 // IngressAdminURL is the ingress gateway's admin API.
-func (m *Mesh) IngressAdminURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressAdminPort) }
+func (m *Mesh) IngressAdminURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressAdminPort)
+}
 
 // IngressURL is where the ingress gateway answers.
 func (m *Mesh) IngressURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.opts.IngressPort) }
