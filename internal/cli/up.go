@@ -15,14 +15,21 @@ import (
 	"github.com/weftmesh/weft/internal/localmesh"
 )
 
-// defaultStateDir is where a running local mesh keeps its state, logs and applied config.
-const defaultStateDir = "/run/weft/mesh"
+// defaultStateDir is where a running local mesh keeps its state, logs and applied
+// config: /run/weft/mesh for root, else a directory of the user's under the temp dir.
+var defaultStateDir = func() string {
+	if os.Geteuid() == 0 {
+		return "/run/weft/mesh"
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("weft-%d", os.Geteuid()), "mesh")
+}()
 
 func newUpCmd() *cobra.Command {
 	var opts localmesh.Options
 	def := localmesh.DefaultNetwork()
 	opts.Network = def
-	var podCIDR, serviceCIDR string
+	opts.Host = localmesh.DefaultHostAddresses()
+	var podCIDR, serviceCIDR, mode, hostPods, hostApps string
 	cmd := &cobra.Command{
 		Use:   "up -f PATH [-f PATH...]",
 		Short: "Run a whole mesh on this machine from Kubernetes and Istio YAML",
@@ -35,17 +42,27 @@ everything and removes what was made; "weft down" cleans up after a mesh that wa
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
+			if opts.Mode, err = localmesh.ParseMode(mode); err != nil {
+				return fmt.Errorf("--mode: %w", err)
+			}
 			if opts.Network.PodCIDR, err = netip.ParsePrefix(podCIDR); err != nil {
 				return fmt.Errorf("--pod-cidr: %w", err)
 			}
 			if opts.Network.ServiceCIDR, err = netip.ParsePrefix(serviceCIDR); err != nil {
 				return fmt.Errorf("--service-cidr: %w", err)
 			}
+			if opts.Host.Sidecars, err = netip.ParsePrefix(hostPods); err != nil {
+				return fmt.Errorf("--host-pod-cidr: %w", err)
+			}
+			if opts.Host.Apps, err = netip.ParsePrefix(hostApps); err != nil {
+				return fmt.Errorf("--host-app-cidr: %w", err)
+			}
 			return runUp(cmd.Context(), cmd.OutOrStdout(), opts)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringSliceVarP(&opts.Paths, "filename", "f", nil, "YAML files or directories (repeatable)")
+	fl.StringVar(&mode, "mode", "auto", "namespaces (root: pods in network namespaces with iptables capture), host (no root: pods on loopback addresses, apps use their sidecar as HTTP_PROXY), or auto")
 	fl.IntVar(&opts.IngressPort, "ingress-port", 8080, "host port of the ingress gateway")
 	fl.IntVar(&opts.IngressAdminPort, "ingress-admin-port", 15100, "port of the ingress gateway's admin API on 127.0.0.1")
 	fl.IntVar(&opts.IngressHealthPort, "ingress-health-port", 15121, "port of the ingress gateway's readiness endpoint on 127.0.0.1")
@@ -54,6 +71,8 @@ everything and removes what was made; "weft down" cleans up after a mesh that wa
 	fl.StringVar(&def.Prefix, "netns-prefix", def.Prefix, "prefix of the pods' network namespace names")
 	fl.StringVar(&podCIDR, "pod-cidr", def.PodCIDR.String(), "pod addresses (the first is the bridge's)")
 	fl.StringVar(&serviceCIDR, "service-cidr", def.ServiceCIDR.String(), "ClusterIP range")
+	fl.StringVar(&hostPods, "host-pod-cidr", opts.Host.Sidecars.String(), "host mode: loopback addresses of the pods' sidecars (their endpoints)")
+	fl.StringVar(&hostApps, "host-app-cidr", opts.Host.Apps.String(), "host mode: loopback addresses the pods' apps listen on")
 	fl.StringVar(&opts.StateDir, "state-dir", defaultStateDir, "where the mesh keeps its state, logs and applied config")
 	fl.StringVarP(&opts.Namespace, "namespace", "n", "default", "namespace of objects that name none")
 	_ = cmd.MarkFlagRequired("filename")
@@ -80,16 +99,29 @@ func runUp(ctx context.Context, out io.Writer, opts localmesh.Options) error {
 }
 
 func printMesh(out io.Writer, m *localmesh.Mesh, opts localmesh.Options) {
-	fmt.Fprintf(out, "\nThe mesh is up. Ingress gateway: %s (try %s/productpage)\n", m.IngressURL(), m.IngressURL())
+	fmt.Fprintf(out, "\nThe mesh is up (%s mode). Ingress gateway: %s (try %s/productpage)\n", m.Mode(), m.IngressURL(), m.IngressURL())
 	fmt.Fprintf(out, "Control plane: xDS %s, monitoring and debug http://%s (weft proxy-status --control %s)\n",
 		m.XDSAddress(), m.MonitoringAddress(), m.MonitoringAddress())
-	fmt.Fprintf(out, "Logs: %s\n\n", filepath.Join(opts.StateDir, "logs"))
+	fmt.Fprintf(out, "Logs: %s\n", filepath.Join(opts.StateDir, "logs"))
+	pods := m.Pods()
+	for _, p := range pods {
+		switch {
+		case p.Netns != "":
+			fmt.Fprintf(out, "From a pod: ip netns exec %s weft demo curl http://reviews:9080/reviews/0\n", p.Netns)
+		case p.Proxy != "":
+			fmt.Fprintf(out, "From a pod: HTTP_PROXY=%s weft demo curl http://reviews:9080/reviews/0\n", p.Proxy)
+		default:
+			continue
+		}
+		break
+	}
+	fmt.Fprintln(out)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "POD\tNAMESPACE\tIP\tADMIN (inside the pod)\tREADY")
-	for _, p := range m.Pods() {
-		admin := "ip netns exec " + p.Netns + " weft demo curl 127.0.0.1:15000/stats"
-		if p.Netns == "" {
-			admin = m.IngressAdminURL()
+	fmt.Fprintln(w, "POD\tNAMESPACE\tIP\tSIDECAR ADMIN\tREADY")
+	for _, p := range pods {
+		admin := p.Admin
+		if p.Netns != "" {
+			admin = "ip netns exec " + p.Netns + " weft demo curl " + p.Admin + "/stats"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", p.Name, p.Namespace, p.IP, admin, p.Ready)
 	}

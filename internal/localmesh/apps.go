@@ -12,9 +12,9 @@ import (
 var bookinfoImage = regexp.MustCompile(`examples-bookinfo-([a-z]+)-(v[0-9a-z-]+)`)
 
 // appCommand returns the weft arguments that stand in for a container: the demo app
-// for a well-known image, else the container's own command as a local process. Images
-// cannot be pulled here.
-func appCommand(self string, c Container) (path string, args []string, err error) {
+// for a well-known image (listening on bind, when given), else the container's own
+// command as a local process. Images cannot be pulled here.
+func appCommand(self string, c Container, bind string) (path string, args []string, err error) {
 	port := ""
 	if len(c.Ports) > 0 {
 		port = strconv.Itoa(int(c.Ports[0].ContainerPort))
@@ -22,6 +22,9 @@ func appCommand(self string, c Container) (path string, args []string, err error
 	withPort := func(a []string) []string {
 		if port != "" {
 			a = append(a, "--port", port)
+		}
+		if bind != "" {
+			a = append(a, "--bind", bind)
 		}
 		return a
 	}

@@ -22,7 +22,9 @@ import (
 
 // The end-to-end tests run the weft binary the way a user does: weft up on the bookinfo
 // example, on a network of their own (bridge, namespace prefix, address ranges, host
-// ports), so that they do not meet a mesh the user runs.
+// ports), so that they do not meet a mesh the user runs. Every scenario runs in both
+// modes: namespaces (root, iptables capture) and host (no privileges: run as nobody
+// when the tests run as root).
 
 var (
 	weftOnce sync.Once
@@ -59,6 +61,7 @@ func weftBinary(t *testing.T) string {
 // testMesh is a weft up process and what the test knows about it.
 type testMesh struct {
 	t        *testing.T
+	mode     Mode
 	weft     string
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when weft up has exited
@@ -69,6 +72,7 @@ type testMesh struct {
 	ingress  string
 	prefix   string
 	bridge   string
+	ips      map[string]string // pod name to address, from weft up's table
 }
 
 // e2eNetwork is the tests' pod network: apart from the default one.
@@ -88,18 +92,39 @@ func freePort(t *testing.T) int {
 }
 
 // startMesh runs weft up on a copy of examples/bookinfo and waits until it is up.
-func startMesh(t *testing.T) *testMesh {
+func startMesh(t *testing.T, mode Mode) *testMesh {
 	t.Helper()
-	requireRoot(t)
-	m := &testMesh{t: t, weft: weftBinary(t), out: &syncBuffer{}, stateDir: filepath.Join(t.TempDir(), "state"),
-		config: filepath.Join(t.TempDir(), "bookinfo"), prefix: e2ePrefix, bridge: e2eBridge}
+	if mode == ModeNamespaces {
+		requireRoot(t)
+	}
+	m := &testMesh{t: t, mode: mode, weft: weftBinary(t), out: &syncBuffer{}, prefix: e2ePrefix, bridge: e2eBridge}
+	// Readable and writable by the unprivileged user host mode runs as.
+	base, err := os.MkdirTemp("", "weft-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	if err := os.Chmod(base, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	m.stateDir, m.config = filepath.Join(base, "state"), filepath.Join(base, "bookinfo")
 	copyDir(t, "../../examples/bookinfo", m.config)
 	ingress := freePort(t)
 	m.ingress = fmt.Sprintf("http://127.0.0.1:%d", ingress)
-	m.cmd = exec.Command(m.weft, "up", "-f", m.config, "--state-dir", m.stateDir,
-		"--bridge", e2eBridge, "--netns-prefix", e2ePrefix, "--pod-cidr", "10.245.0.0/16", "--service-cidr", "10.97.0.0/16",
+	args := []string{"up", "-f", m.config, "--state-dir", m.stateDir, "--mode", string(mode),
 		"--ingress-port", strconv.Itoa(ingress), "--ingress-admin-port", strconv.Itoa(freePort(t)),
-		"--ingress-health-port", strconv.Itoa(freePort(t)), "--monitoring-address", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+		"--ingress-health-port", strconv.Itoa(freePort(t)), "--monitoring-address", fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+	argv := append([]string{m.weft}, args...)
+	switch mode {
+	case ModeNamespaces:
+		argv = append(argv, "--bridge", e2eBridge, "--netns-prefix", e2ePrefix, "--pod-cidr", "10.245.0.0/16", "--service-cidr", "10.97.0.0/16")
+	case ModeHost:
+		argv = append(argv, "--host-pod-cidr", "127.31.0.0/16", "--host-app-cidr", "127.32.0.0/16")
+		if os.Geteuid() == 0 {
+			argv = append([]string{"setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"}, argv...)
+		}
+	}
+	m.cmd = exec.Command(argv[0], argv[1:]...)
 	m.cmd.Stdout, m.cmd.Stderr = m.out, m.out
 	if err := m.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -127,11 +152,24 @@ func startMesh(t *testing.T) *testMesh {
 			t.Fatalf("weft up did not come up in 90s:\n%s", m.out.String())
 		}
 		if m.exited() {
-			t.Fatalf("weft up exited:\n%s", m.out.String())
+			t.Fatalf("weft up exited (%v):\n%s", m.waitErr, m.out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	m.ips = podTable(m.out.String())
 	return m
+}
+
+// podTable reads pod names and addresses from weft up's table.
+func podTable(out string) map[string]string {
+	ips := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && net.ParseIP(f[2]) != nil {
+			ips[f[0]] = f[2]
+		}
+	}
+	return ips
 }
 
 func (m *testMesh) exited() bool {
@@ -162,9 +200,16 @@ func (m *testMesh) stop() {
 // netns is the network namespace of a pod of namespace default.
 func (m *testMesh) netns(pod string) string { return m.prefix + "default-" + pod }
 
-// inPod runs weft with args inside a pod's network namespace, as root (not the
-// sidecar's uid, so its traffic is captured).
+// inPod runs weft with args as an app of the pod: inside its network namespace, as root
+// (not the sidecar's uid, so its traffic is captured), or in host mode with its
+// sidecar as HTTP_PROXY.
 func (m *testMesh) inPod(pod string, args ...string) (string, error) {
+	if m.mode == ModeHost {
+		cmd := exec.Command(m.weft, args...)
+		cmd.Env = append(os.Environ(), "HTTP_PROXY=http://"+m.ips[pod]+":15001")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
 	out, err := exec.Command("ip", append([]string{"netns", "exec", m.netns(pod), m.weft}, args...)...).CombinedOutput()
 	return string(out), err
 }
@@ -172,11 +217,22 @@ func (m *testMesh) inPod(pod string, args ...string) (string, error) {
 // admin fetches a path of a pod's sidecar admin API.
 func (m *testMesh) admin(pod, path string) string {
 	m.t.Helper()
-	out, err := m.inPod(pod, "demo", "curl", "-f", "http://127.0.0.1:15000"+path)
+	var out string
+	var err error
+	if m.mode == ModeHost {
+		out, err = runWeft(m.weft, "demo", "curl", "-f", "http://"+m.ips[pod]+":15000"+path)
+	} else {
+		out, err = m.inPod(pod, "demo", "curl", "-f", "http://127.0.0.1:15000"+path)
+	}
 	if err != nil {
 		m.t.Fatalf("admin %s%s: %v: %s", pod, path, err, out)
 	}
 	return out
+}
+
+func runWeft(weft string, args ...string) (string, error) {
+	out, err := exec.Command(weft, args...).CombinedOutput()
+	return string(out), err
 }
 
 // counter reads one counter of a pod's sidecar.
@@ -256,36 +312,49 @@ func within(t *testing.T, what string, k, n int, p float64) {
 // TestBookinfo runs bookinfo under weft up and walks seed 002: the request path through
 // both sidecars, then the traffic-shifting scenarios, each measured over enough requests.
 func TestBookinfo(t *testing.T) {
-	m := startMesh(t)
+	for _, mode := range []Mode{ModeNamespaces, ModeHost} {
+		t.Run(string(mode), func(t *testing.T) { testBookinfo(t, mode) })
+	}
+}
+
+func testBookinfo(t *testing.T, mode Mode) {
+	m := startMesh(t, mode)
 	client := &http.Client{Timeout: 10 * time.Second}
 
-	t.Run("capture", func(t *testing.T) {
+	t.Run("request path", func(t *testing.T) {
 		m.t = t
 		// 0.0.0.0_9080 binds no port: connections reach it only through the capture
-		// to 15001 and the original-destination hand-off.
-		outBefore := m.counter("productpage-v1-0", "listener.0.0.0.0_9080.downstream_cx_total")
+		// to 15001 and the original-destination hand-off. In host mode the app
+		// sends its request to the sidecar's HTTP proxy.
+		outListener := "listener.0.0.0.0_9080.downstream_cx_total"
+		inListener := func(pod string) string { return "listener.0.0.0.0_15006.downstream_cx_total" }
+		if mode == ModeHost {
+			outListener = "listener." + m.ips["productpage-v1-0"] + "_15001.downstream_cx_total"
+			inListener = func(pod string) string { return "listener." + m.ips[pod] + "_9080.downstream_cx_total" }
+		}
+		outBefore := m.counter("productpage-v1-0", outListener)
 		inBefore := 0
 		for _, v := range []string{"v1", "v2", "v3"} {
-			inBefore += m.counter("reviews-"+v+"-0", "listener.0.0.0.0_15006.downstream_cx_total")
+			inBefore += m.counter("reviews-"+v+"-0", inListener("reviews-"+v+"-0"))
 		}
 		out, err := m.inPod("productpage-v1-0", "demo", "curl", "-i", "-f", "http://reviews:9080/reviews/0")
 		if err != nil {
 			t.Fatalf("curl from productpage's pod: %v\n%s", err, out)
 		}
-		// The outbound sidecar's router answers with x-envoy-upstream-service-time; the
-		// inbound one leaves the app's body as it is.
-		if !strings.Contains(strings.ToLower(out), "x-envoy-upstream-service-time:") || !strings.Contains(out, `"podname"`) && !strings.Contains(out, "reviews-v") {
+		// The outbound sidecar's router adds x-envoy-upstream-service-time; the body
+		// is the reviews app's, naming its pod.
+		if !strings.Contains(strings.ToLower(out), "x-envoy-upstream-service-time:") || !strings.Contains(out, `"podname":"reviews-v`) {
 			t.Errorf("response did not come through the sidecars from the app:\n%s", out)
 		}
-		if got := m.counter("productpage-v1-0", "listener.0.0.0.0_9080.downstream_cx_total") - outBefore; got != 1 {
-			t.Errorf("productpage's sidecar took %d outbound connections to port 9080, want the captured one", got)
+		if got := m.counter("productpage-v1-0", outListener) - outBefore; got != 1 {
+			t.Errorf("productpage's sidecar took %d outbound connections (%s), want the app's one", got, outListener)
 		}
 		inAfter := 0
 		for _, v := range []string{"v1", "v2", "v3"} {
-			inAfter += m.counter("reviews-"+v+"-0", "listener.0.0.0.0_15006.downstream_cx_total")
+			inAfter += m.counter("reviews-"+v+"-0", inListener("reviews-"+v+"-0"))
 		}
 		if inAfter-inBefore < 1 {
-			t.Errorf("no reviews sidecar accepted the connection on 15006")
+			t.Errorf("no reviews sidecar accepted the connection")
 		}
 	})
 
@@ -390,20 +459,28 @@ spec:
 	})
 }
 
-// TestDownAfterKill: a mesh killed outright leaves its namespaces and bridge; weft down
-// removes them.
+// TestDownAfterKill: a mesh killed outright leaves its namespaces and bridge (or, in
+// host mode, its state); weft down removes them.
 func TestDownAfterKill(t *testing.T) {
-	m := startMesh(t)
-	m.cmd.Process.Kill()
-	<-m.done
-	if !strings.Contains(runOut(t, "ip", "netns", "list"), m.prefix) {
-		t.Fatal("the killed mesh left no namespaces: the test cannot tell whether weft down works")
+	for _, mode := range []Mode{ModeNamespaces, ModeHost} {
+		t.Run(string(mode), func(t *testing.T) {
+			m := startMesh(t, mode)
+			m.cmd.Process.Kill()
+			<-m.done
+			left := runOut(t, "ip", "netns", "list")
+			if mode == ModeHost {
+				left = runOut(t, "ls", m.stateDir)
+			}
+			if !strings.Contains(left, m.prefix) && !strings.Contains(left, "state.json") {
+				t.Fatal("the killed mesh left nothing: the test cannot tell whether weft down works")
+			}
+			out, err := exec.Command(m.weft, "down", "--state-dir", m.stateDir).CombinedOutput()
+			if err != nil {
+				t.Fatalf("weft down: %v: %s", err, out)
+			}
+			assertClean(t, m)
+		})
 	}
-	out, err := exec.Command(m.weft, "down", "--state-dir", m.stateDir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("weft down: %v: %s", err, out)
-	}
-	assertClean(t, m)
 }
 
 // assertClean checks that nothing of the mesh is left: namespaces, links, rules, files,
@@ -425,9 +502,19 @@ func assertClean(t *testing.T, m *testMesh) {
 	if _, err := os.Stat(m.stateDir); err == nil {
 		t.Errorf("state directory %s left", m.stateDir)
 	}
-	// Every process of the mesh runs the test's own weft binary.
-	if out, _ := exec.Command("pgrep", "-a", "-f", m.weft).Output(); len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("processes left: %s", out)
+	// Every process of the mesh runs the test's own weft binary; host-mode ones end
+	// on their parent's death signal, a moment after it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ := exec.Command("pgrep", "-a", "-f", m.weft).Output()
+		if len(bytes.TrimSpace(out)) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("processes left: %s", out)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -44,15 +44,29 @@ func (m *Mesh) MonitoringAddress() string { return m.monAddr }
 type PodInfo struct {
 	Name, Namespace string
 	IP              string
-	Netns           string
-	Ready           bool
+	// Netns is the pod's network namespace ("" on the host network).
+	Netns string
+	// Admin is the sidecar's admin API, inside Netns when there is one.
+	Admin string
+	// Proxy is the sidecar's explicit HTTP proxy in host mode.
+	Proxy string
+	Ready bool
 }
 
 // Pods lists the pods.
 func (m *Mesh) Pods() []PodInfo {
 	var out []PodInfo
 	for _, p := range m.pods {
-		out = append(out, PodInfo{Name: p.name, Namespace: p.namespace, IP: p.ip.String(), Netns: p.netns, Ready: p.ready.Load()})
+		info := PodInfo{Name: p.name, Namespace: p.namespace, IP: p.ip.String(), Netns: p.netns, Ready: p.ready.Load()}
+		switch {
+		case p == m.ingress:
+			info.Admin = m.IngressAdminURL()
+		case m.hostMode():
+			info.Admin, info.Proxy = "http://"+p.ip.String()+":15000", p.proxyURL()
+		default:
+			info.Admin = "http://127.0.0.1:15000"
+		}
+		out = append(out, info)
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package localmesh
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -41,16 +40,22 @@ type Options struct {
 	// MonitoringAddress serves the control plane's /metrics and /debug endpoints
 	// (127.0.0.1:15014).
 	MonitoringAddress string
-	// Network is the pod network (DefaultNetwork()).
+	// Mode isolates pods in network namespaces or runs them on the host (ModeAuto).
+	Mode Mode
+	// Network is the pod network in namespaces mode (DefaultNetwork()).
 	Network *Network
-	Log     *slog.Logger
+	// Host are the pods' addresses in host mode (DefaultHostAddresses()).
+	Host *HostAddresses
+	Log  *slog.Logger
 }
 
 // Mesh is a running local mesh.
 type Mesh struct {
 	opts     Options
+	mode     Mode
 	log      *slog.Logger
 	net      *Network
+	host     *HostAddresses
 	sup      *Supervisor
 	reg      *memory.Registry
 	ctrl     *control.Server
@@ -107,6 +112,9 @@ func newMesh(opts Options) (*Mesh, error) {
 	if opts.Network == nil {
 		opts.Network = DefaultNetwork()
 	}
+	if opts.Host == nil {
+		opts.Host = DefaultHostAddresses()
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -121,7 +129,7 @@ func newMesh(opts Options) (*Mesh, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mesh{opts: opts, log: opts.Log, net: opts.Network, man: man, reg: memory.New("Kubernetes"),
+	m := &Mesh{opts: opts, log: opts.Log, net: opts.Network, host: opts.Host, man: man, reg: memory.New("Kubernetes"),
 		sup: &Supervisor{Self: opts.Self, LogDir: filepath.Join(opts.StateDir, "logs")}}
 	return m, nil
 }
@@ -129,15 +137,21 @@ func newMesh(opts Options) (*Mesh, error) {
 // start brings up, in order: the state record, the network, the control plane, the
 // services, the pods and the ingress gateway.
 func (m *Mesh) start(ctx context.Context) error {
-	if os.Geteuid() != 0 {
-		return errors.New("weft up needs root for network namespaces and iptables (run it with sudo)")
+	var err error
+	if m.mode, err = resolveMode(m.opts.Mode); err != nil {
+		return err
 	}
-	m.state = &State{Dir: m.opts.StateDir, Bridge: m.net.Bridge, Prefix: m.net.Prefix, PID: os.Getpid()}
+	m.state = &State{Dir: m.opts.StateDir, Mode: m.mode, PID: os.Getpid()}
+	if !m.hostMode() {
+		m.state.Bridge, m.state.Prefix = m.net.Bridge, m.net.Prefix
+	}
 	if err := m.state.Save(); err != nil {
 		return err
 	}
-	if err := m.net.Up(ctx); err != nil {
-		return err
+	if !m.hostMode() {
+		if err := m.net.Up(ctx); err != nil {
+			return err
+		}
 	}
 	if err := m.startControl(ctx); err != nil {
 		return err
@@ -176,7 +190,13 @@ func (m *Mesh) startControl(ctx context.Context) error {
 		return err
 	}
 	m.ctrl = ctrl
-	xl, err := net.Listen("tcp", net.JoinHostPort(m.net.Gateway().String(), "15010"))
+	// The pods reach the control plane on the bridge's address; in host mode on
+	// loopback, on a port of the kernel's choosing.
+	xdsAddr := net.JoinHostPort(m.net.Gateway().String(), "15010")
+	if m.hostMode() {
+		xdsAddr = "127.0.0.1:0"
+	}
+	xl, err := net.Listen("tcp", xdsAddr)
 	if err != nil {
 		return fmt.Errorf("control plane: %w", err)
 	}
@@ -325,15 +345,20 @@ func (m *Mesh) Down() {
 		m.cancel()
 		<-m.done
 	}
-	ctx := context.Background()
-	for _, p := range m.pods {
-		m.net.DeletePod(ctx, p.netns)
+	if !m.hostMode() {
+		ctx := context.Background()
+		for _, p := range m.pods {
+			m.net.DeletePod(ctx, p.netns)
+		}
+		m.net.Down(ctx)
 	}
-	m.net.Down(ctx)
 	if m.state != nil {
 		m.state.Remove()
 	}
 }
+
+// Mode is how the mesh runs its pods.
+func (m *Mesh) Mode() Mode { return m.mode }
 
 // Wait blocks until ctx ends or the control plane fails.
 func (m *Mesh) Wait(ctx context.Context) error {

@@ -18,7 +18,8 @@ import (
 type podRun struct {
 	name, namespace string
 	netns           string
-	ip              netip.Addr
+	ip              netip.Addr // the sidecar's address: the pod's endpoints
+	appIP           netip.Addr // where the apps listen: ip, or an address of their own in host mode
 	labels          map[string]string
 	spec            PodSpec
 	// health is the sidecar's readiness URL; probe lists the app ports.
@@ -56,25 +57,13 @@ func (m *Mesh) podSpecs() []*podRun {
 	return out
 }
 
-// startPods creates every pod: its namespace and capture rules, its sidecar, and, once
-// the sidecar is ready, its apps.
+// startPods creates every pod: its network (a namespace with capture rules, or
+// addresses of its own in host mode), its sidecar, and, once the sidecar is ready, its
+// apps.
 func (m *Mesh) startPods(ctx context.Context) error {
-	hosts := m.hostsMap()
 	for _, p := range m.podSpecs() {
-		ip, err := m.net.AllocatePod()
-		if err != nil {
-			return err
-		}
-		p.ip, p.netns = ip, m.net.NetnsName(p.namespace, p.name)
 		m.pods = append(m.pods, p)
-		m.state.Netns = append(m.state.Netns, p.netns)
-		if err := m.state.Save(); err != nil {
-			return err
-		}
-		if err := m.net.AddPod(ctx, p.netns, ip, HostsFile(p.name, p.namespace, ip, hosts, "cluster.local")); err != nil {
-			return err
-		}
-		if err := m.capture(ctx, p); err != nil {
+		if err := m.addPod(ctx, p); err != nil {
 			return err
 		}
 		if err := m.startSidecar(ctx, p); err != nil {
@@ -87,6 +76,28 @@ func (m *Mesh) startPods(ctx context.Context) error {
 	return nil
 }
 
+// addPod gives a pod its addresses and, with namespaces, its namespace and capture.
+func (m *Mesh) addPod(ctx context.Context, p *podRun) error {
+	if m.hostMode() {
+		var err error
+		p.ip, p.appIP, err = m.host.allocate()
+		return err
+	}
+	ip, err := m.net.AllocatePod()
+	if err != nil {
+		return err
+	}
+	p.ip, p.appIP, p.netns = ip, ip, m.net.NetnsName(p.namespace, p.name)
+	m.state.Netns = append(m.state.Netns, p.netns)
+	if err := m.state.Save(); err != nil {
+		return err
+	}
+	if err := m.net.AddPod(ctx, p.netns, ip, HostsFile(p.name, p.namespace, ip, m.hostsMap(), "cluster.local")); err != nil {
+		return err
+	}
+	return m.capture(ctx, p)
+}
+
 // capture programs the pod's iptables as istio-init does: all TCP in and out through
 // the sidecar, the proxy's own uid excluded, the agent ports left alone.
 func (m *Mesh) capture(ctx context.Context, p *podRun) error {
@@ -94,31 +105,47 @@ func (m *Mesh) capture(ctx context.Context, p *podRun) error {
 		"-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020")
 }
 
-// startSidecar starts the pod's weft proxy as uid 1337, driven by the control plane.
+// startSidecar starts the pod's weft proxy, driven by the control plane: as uid 1337
+// in the pod's namespace, or, in host mode, without capture on the pod's address.
 func (m *Mesh) startSidecar(ctx context.Context, p *podRun) error {
 	id := fmt.Sprintf("sidecar~%s~%s.%s~%s.svc.cluster.local", p.ip, p.name, p.namespace, p.namespace)
+	admin, uid := "127.0.0.1:15000", 1337
+	if m.hostMode() {
+		admin, uid = net.JoinHostPort(p.ip.String(), "15000"), 0
+	}
 	args := []string{"proxy", "--xds", m.xdsAddr, "--node-id", id, "--concurrency", "1",
-		"--admin-address", "127.0.0.1:15000", "--health-address", ":15021", "--drain-time-s", "5",
+		"--admin-address", admin, "--health-address", net.JoinHostPort(p.ip.String(), "15021"), "--drain-time-s", "5",
 		"--metadata", "NAMESPACE=" + p.namespace, "--metadata", "INSTANCE_IPS=" + p.ip.String(),
 		"--metadata", "SERVICE_ACCOUNT=" + p.spec.ServiceAccountName, "--log-level", "warning"}
+	if m.hostMode() {
+		args = append(args, "--metadata", "INTERCEPTION_MODE=NONE", "--metadata", "WEFT_APP_ADDRESS="+p.appIP.String())
+	}
 	for _, k := range sortedKeys(p.labels) {
 		args = append(args, "--label", k+"="+p.labels[k])
 	}
 	p.health = "http://" + net.JoinHostPort(p.ip.String(), "15021") + "/healthz/ready"
-	return m.sup.Start(ctx, Process{Name: p.name + "/istio-proxy", Netns: p.netns, UID: 1337, Path: m.opts.Self, Args: args})
+	return m.sup.Start(ctx, Process{Name: p.name + "/istio-proxy", Netns: p.netns, UID: uid, Path: m.opts.Self, Args: args})
 }
 
 // startApps starts the pod's containers.
 func (m *Mesh) startApps(ctx context.Context, p *podRun) error {
 	for _, c := range p.spec.Containers {
-		path, args, err := appCommand(m.opts.Self, c)
+		bind := ""
+		if m.hostMode() {
+			bind = p.appIP.String()
+		}
+		path, args, err := appCommand(m.opts.Self, c, bind)
 		if err != nil {
 			return fmt.Errorf("pod %s: %w", p.name, err)
 		}
 		for _, port := range c.Ports {
-			p.probe = append(p.probe, net.JoinHostPort(p.ip.String(), strconv.Itoa(int(port.ContainerPort))))
+			p.probe = append(p.probe, net.JoinHostPort(p.appIP.String(), strconv.Itoa(int(port.ContainerPort))))
 		}
-		proc := Process{Name: p.name + "/" + c.Name, Netns: p.netns, Path: path, Args: args, Env: containerEnv(c, p.name)}
+		env := containerEnv(c, p.name)
+		if m.hostMode() {
+			env = append(env, "HTTP_PROXY="+p.proxyURL(), "WEFT_APP_ADDRESS="+p.appIP.String())
+		}
+		proc := Process{Name: p.name + "/" + c.Name, Netns: p.netns, Path: path, Args: args, Env: env}
 		if err := m.sup.Start(ctx, proc); err != nil {
 			return err
 		}
@@ -187,7 +214,7 @@ func (m *Mesh) publishEndpoints() {
 	for _, s := range m.services {
 		for _, sp := range s.svc.Spec.Ports {
 			var eps []*mesh.Endpoint
-			for _, p := range append(m.pods, m.ingressPods()...) {
+			for _, p := range m.pods {
 				if p.namespace != s.svc.Metadata.Namespace || !selects(s.svc.Spec.Selector, p.labels) || !p.ready.Load() {
 					continue
 				}
@@ -200,13 +227,6 @@ func (m *Mesh) publishEndpoints() {
 			m.reg.SetEndpoints(s.mesh.Hostname, sp.Port, eps)
 		}
 	}
-}
-
-func (m *Mesh) ingressPods() []*podRun {
-	if m.ingress == nil {
-		return nil
-	}
-	return []*podRun{m.ingress}
 }
 
 func orDefault(s, def string) string {

@@ -20,6 +20,7 @@ import (
 type State struct {
 	Dir    string   `json:"dir"`
 	PID    int      `json:"pid"`
+	Mode   Mode     `json:"mode"`
 	Bridge string   `json:"bridge"`
 	Prefix string   `json:"prefix"`
 	Netns  []string `json:"netns"`
@@ -67,13 +68,17 @@ func (s *State) Cleanup(ctx context.Context) error {
 	if s.Running() {
 		return errors.New("the mesh is still running: stop it with Ctrl-C (or kill its process) first")
 	}
-	n := DefaultNetwork()
-	n.Bridge, n.Prefix = s.Bridge, s.Prefix
-	for _, ns := range s.Netns {
-		killNetnsProcesses(ctx, ns)
-		n.DeletePod(ctx, ns)
+	// Host-mode processes die with weft up (their parent-death signal); namespaces
+	// and the bridge outlive it.
+	if s.Bridge != "" {
+		n := DefaultNetwork()
+		n.Bridge, n.Prefix = s.Bridge, s.Prefix
+		for _, ns := range s.Netns {
+			killNetnsProcesses(ctx, ns)
+			n.DeletePod(ctx, ns)
+		}
+		n.Down(ctx)
 	}
-	n.Down(ctx)
 	s.Remove()
 	return nil
 }

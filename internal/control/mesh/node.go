@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -34,6 +35,14 @@ type Node struct {
 	Metadata map[string]string
 	// Proxyless is set for gRPC clients with node metadata GENERATOR=grpc.
 	Proxyless bool
+	// NoCapture is set for a sidecar without traffic capture (metadata
+	// INTERCEPTION_MODE=NONE, as Istio): its app uses it as an explicit HTTP proxy
+	// and the mesh reaches the app through listeners on the node's address.
+	NoCapture bool
+	// AppAddress is where the node's application listens: metadata WEFT_APP_ADDRESS
+	// (weft up without root gives each pod's app an address of its own), else
+	// 127.0.0.1 when empty.
+	AppAddress string
 }
 
 // ParseNode reads an xDS node. IDs in Istio's form give type, IP, name and namespace;
@@ -73,6 +82,22 @@ func ParseNode(n *corev3.Node) (*Node, error) {
 	}
 	if ips := node.Metadata["INSTANCE_IPS"]; ips != "" {
 		node.IPs = strings.Split(ips, ",")
+	}
+	switch mode := node.Metadata["INTERCEPTION_MODE"]; mode {
+	case "", "REDIRECT":
+	case "NONE":
+		node.NoCapture = true
+		if len(node.IPs) == 0 {
+			return nil, fmt.Errorf("node %q: INTERCEPTION_MODE NONE needs the node's address (INSTANCE_IPS or the ID's)", n.GetId())
+		}
+	default:
+		return nil, fmt.Errorf("node %q: INTERCEPTION_MODE %q is not supported (REDIRECT or NONE)", n.GetId(), mode)
+	}
+	if a := node.Metadata["WEFT_APP_ADDRESS"]; a != "" {
+		if _, err := netip.ParseAddr(a); err != nil {
+			return nil, fmt.Errorf("node %q: WEFT_APP_ADDRESS: %w", n.GetId(), err)
+		}
+		node.AppAddress = a
 	}
 	return node, nil
 }

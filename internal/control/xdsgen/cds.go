@@ -256,7 +256,16 @@ func (g *gen) inboundPassthrough() *clusterv3.Cluster {
 	return c
 }
 
-// inboundClusterFor sends to the local application on 127.0.0.1.
+// appAddress is where the node's application listens.
+func (g *gen) appAddress() string {
+	if g.node.AppAddress != "" {
+		return g.node.AppAddress
+	}
+	return "127.0.0.1"
+}
+
+// inboundClusterFor sends to the local application (on 127.0.0.1 unless the node
+// names another address).
 func (g *gen) inboundClusterFor(in inboundPort) *clusterv3.Cluster {
 	name := inboundCluster(in.port)
 	c := &clusterv3.Cluster{
@@ -266,7 +275,7 @@ func (g *gen) inboundClusterFor(in inboundPort) *clusterv3.Cluster {
 		LbPolicy:             clusterv3.Cluster_ROUND_ROBIN,
 		CircuitBreakers:      &clusterv3.CircuitBreakers{Thresholds: []*clusterv3.CircuitBreakers_Thresholds{defaultThresholds()}},
 		LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: []*endpointv3.LocalityLbEndpoints{{
-			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint("127.0.0.1", in.port, 0)},
+			LbEndpoints: []*endpointv3.LbEndpoint{lbEndpoint(g.appAddress(), in.port, 0)},
 		}}},
 	}
 	if in.protocol == mesh.HTTP2 || in.protocol == mesh.GRPC || in.protocol == mesh.GRPCWeb {

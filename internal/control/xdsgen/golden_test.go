@@ -101,6 +101,9 @@ var goldenCases = []goldenCase{
 	{"sidecar_resilience", resilienceWorld, productpage, Options{}},
 	{"sidecar_egress_tcp", egressWorld, productpage, Options{}},
 	{"sidecar_inline_routes", bookinfo, productpage, Options{InlineRoutes: true}},
+	{"sidecar_no_capture", func(t testing.TB) *world {
+		return bookinfo(t).file("default", "destination-rule-all.yaml").file("default", "virtual-service-reviews-jason-v2-v3.yaml")
+	}, noCapture, Options{}},
 	{"gateway_bookinfo", func(t testing.TB) *world {
 		return bookinfo(t).file("default", "bookinfo-gateway.yaml")
 	}, ingress, Options{}},

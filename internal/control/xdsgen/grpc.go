@@ -110,7 +110,7 @@ func (g *gen) grpcRoutes() ([]Resource, error) {
 	var out []Resource
 	for _, svc := range g.sc.services {
 		for _, p := range svc.Ports {
-			vh, err := g.serviceVirtualHost(svc, p.Number, map[string]bool{})
+			vh, err := g.serviceVirtualHost(svc, p.Number, g.serviceDomains(svc, p.Number), map[string]bool{})
 			if err != nil {
 				return nil, err
 			}

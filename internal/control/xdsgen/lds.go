@@ -30,6 +30,9 @@ func (g *gen) sidecarListeners() ([]Resource, error) {
 	if g.sc.err != nil {
 		return nil, g.sc.err
 	}
+	if g.node.NoCapture {
+		return g.noCaptureListeners()
+	}
 	out := []Resource{
 		{Name: virtualOutboundName, Message: g.virtualOutbound()},
 		{Name: virtualInboundName, Message: g.virtualInbound()},

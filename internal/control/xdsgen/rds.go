@@ -17,10 +17,18 @@ func sniffed(p mesh.Protocol) bool { return p == mesh.Unsupported || p == "" }
 // carriesHTTP reports whether a service port gets a virtual host in the port's routes.
 func carriesHTTP(p mesh.Protocol) bool { return p.IsHTTP() || sniffed(p) }
 
-// sidecarRoutes returns one route configuration per outbound HTTP port, named by port.
+// sidecarRoutes returns one route configuration per outbound HTTP port, named by port
+// (a sidecar without capture: the one of its HTTP proxy).
 func (g *gen) sidecarRoutes() ([]Resource, error) {
 	if g.sc.err != nil {
 		return nil, g.sc.err
+	}
+	if g.node.NoCapture {
+		rc, err := g.httpProxyRouteConfig()
+		if err != nil {
+			return nil, err
+		}
+		return []Resource{{Name: rc.GetName(), Message: rc}}, nil
 	}
 	var out []Resource
 	for _, port := range g.httpPorts() {
@@ -60,7 +68,7 @@ func (g *gen) sidecarRouteConfig(port uint32) (*routev3.RouteConfiguration, erro
 		if !ok || !carriesHTTP(p.Protocol) {
 			continue
 		}
-		vh, err := g.serviceVirtualHost(svc, port, seen)
+		vh, err := g.serviceVirtualHost(svc, port, g.serviceDomains(svc, port), seen)
 		if err != nil {
 			return nil, err
 		}
@@ -75,9 +83,9 @@ func (g *gen) sidecarRouteConfig(port uint32) (*routev3.RouteConfiguration, erro
 // serviceVirtualHost is a service port's virtual host: the routes of the VirtualService
 // for the service, or a default route to its cluster. Domains already taken by an
 // earlier virtual host are left out; nil when none is left.
-func (g *gen) serviceVirtualHost(svc *mesh.Service, port uint32, seen map[string]bool) (*routev3.VirtualHost, error) {
+func (g *gen) serviceVirtualHost(svc *mesh.Service, port uint32, candidates []string, seen map[string]bool) (*routev3.VirtualHost, error) {
 	var domains []string
-	for _, d := range g.serviceDomains(svc, port) {
+	for _, d := range candidates {
 		if !seen[d] {
 			seen[d] = true
 			domains = append(domains, d)

@@ -4,10 +4,12 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/weftmesh/weft/internal/control/mesh"
@@ -313,4 +315,67 @@ func hcmOf(t *testing.T, fc *listenerv3.FilterChain) *hcmv3.HttpConnectionManage
 		t.Fatal(err)
 	}
 	return &h
+}
+
+// noCapture is productpage's sidecar as weft up runs it without root: no iptables, the
+// app on an address of its own.
+func noCapture() *mesh.Node {
+	n := productpage()
+	n.IPs, n.NoCapture, n.AppAddress = []string{"127.1.0.5"}, true, "127.2.0.5"
+	return n
+}
+
+// TestSimulateHTTPProxy: a sidecar without capture routes proxied requests by the Host
+// header's name and port through one table, VirtualServices applied; a name without its
+// port (for a port other than 80) or outside the mesh is refused.
+func TestSimulateHTTPProxy(t *testing.T) {
+	w := bookinfo(t).file("default", "destination-rule-all.yaml").file("default", "virtual-service-reviews-jason-v2-v3.yaml")
+	tbl := table(t, Options{}, noCapture(), w, httpProxyRoutes)
+	for _, tc := range []struct {
+		authority string
+		kv        []string
+		want      string
+	}{
+		{"reviews:9080", []string{"end-user", "jason"}, reviewsV2},
+		{"reviews.default.svc.cluster.local:9080", nil, reviewsV3},
+		{"productpage.default:9080", nil, productPage},
+		{"reviews", nil, ""},
+		{"example.com", nil, ""},
+	} {
+		e := tbl.Match(request(tc.authority, "/reviews/0", tc.kv...), nil, 0)
+		got := ""
+		if e != nil {
+			got = e.ClusterName(request(tc.authority, "/"))
+		}
+		if got != tc.want {
+			t.Errorf("%s %v: cluster %q, want %q", tc.authority, tc.kv, got, tc.want)
+		}
+	}
+}
+
+// TestNoCaptureListeners: the proxy and the application's port bind the node's
+// address, and the inbound cluster reaches the app at its own address.
+func TestNoCaptureListeners(t *testing.T) {
+	all := generateAll(t, Options{}, noCapture(), bookinfo(t).snap)
+	var names []string
+	for _, r := range all[ListenerType] {
+		l := r.Message.(*listenerv3.Listener)
+		names = append(names, l.GetName())
+		if a := l.GetAddress().GetSocketAddress(); a.GetAddress() != "127.1.0.5" || l.GetBindToPort() != nil && !l.GetBindToPort().GetValue() {
+			t.Errorf("listener %s on %s, bind %v: want a bound listener on the node's address", l.GetName(), a.GetAddress(), l.GetBindToPort())
+		}
+	}
+	if d := cmp.Diff([]string{"127.1.0.5_15001", "127.1.0.5_9080"}, names); d != "" {
+		t.Errorf("listeners (-want +got):\n%s", d)
+	}
+	for _, r := range all[ClusterType] {
+		c := r.Message.(*clusterv3.Cluster)
+		if c.GetName() != "inbound|9080||" {
+			continue
+		}
+		got := c.GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress().GetAddress()
+		if got != "127.2.0.5" {
+			t.Errorf("inbound cluster sends to %s, want the app's address 127.2.0.5", got)
+		}
+	}
 }
