@@ -506,7 +506,8 @@ func assertClean(t *testing.T, m *testMesh) {
 	// on their parent's death signal, a moment after it.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		out, _ := exec.Command("pgrep", "-a", "-f", m.weft).Output()
+		// The binary, or its copy in the state directory (namespaces mode).
+		out, _ := exec.Command("pgrep", "-a", "-f", m.weft+"|"+m.stateDir).Output()
 		if len(bytes.TrimSpace(out)) == 0 {
 			break
 		}

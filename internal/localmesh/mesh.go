@@ -3,6 +3,7 @@ package localmesh
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -149,6 +150,9 @@ func (m *Mesh) start(ctx context.Context) error {
 		return err
 	}
 	if !m.hostMode() {
+		if err := m.installSelf(); err != nil {
+			return err
+		}
 		if err := m.net.Up(ctx); err != nil {
 			return err
 		}
@@ -166,6 +170,39 @@ func (m *Mesh) start(ctx context.Context) error {
 		return err
 	}
 	return m.waitReady(ctx)
+}
+
+// installSelf copies the weft binary into the state directory, where the sidecars'
+// uid 1337 can run it: `go run` builds it in a directory only its user may enter.
+func (m *Mesh) installSelf() error {
+	dir := filepath.Join(m.opts.StateDir, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{m.opts.StateDir, dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			return err
+		}
+	}
+	src, err := os.Open(m.opts.Self)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst := filepath.Join(dir, "weft")
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	m.opts.Self, m.sup.Self = dst, dst
+	return nil
 }
 
 // startControl runs the control plane in-process: the input directories and the
