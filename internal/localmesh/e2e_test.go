@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/weftmesh/weft/internal/testbin"
 )
 
 // The end-to-end tests run the weft binary the way a user does: weft up on the bookinfo
@@ -25,38 +27,6 @@ import (
 // ports), so that they do not meet a mesh the user runs. Every scenario runs in both
 // modes: namespaces (root, iptables capture) and host (no privileges: run as nobody
 // when the tests run as root).
-
-var (
-	weftOnce sync.Once
-	weftPath string
-	weftErr  error
-)
-
-// weftBinary builds cmd/weft once per test run.
-func weftBinary(t *testing.T) string {
-	t.Helper()
-	weftOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "weft-e2e-bin-")
-		if err != nil {
-			weftErr = err
-			return
-		}
-		// The sidecars run it as uid 1337.
-		if err := os.Chmod(dir, 0o755); err != nil {
-			weftErr = err
-			return
-		}
-		weftPath = filepath.Join(dir, "weft")
-		out, err := exec.Command("go", "build", "-o", weftPath, "../../cmd/weft").CombinedOutput()
-		if err != nil {
-			weftErr = fmt.Errorf("go build: %v: %s", err, out)
-		}
-	})
-	if weftErr != nil {
-		t.Fatal(weftErr)
-	}
-	return weftPath
-}
 
 // testMesh is a weft up process and what the test knows about it.
 type testMesh struct {
@@ -97,7 +67,7 @@ func startMesh(t *testing.T, mode Mode) *testMesh {
 	if mode == ModeNamespaces {
 		requireRoot(t)
 	}
-	m := &testMesh{t: t, mode: mode, weft: weftBinary(t), out: &syncBuffer{}, prefix: e2ePrefix, bridge: e2eBridge}
+	m := &testMesh{t: t, mode: mode, weft: testbin.Weft(t), out: &syncBuffer{}, prefix: e2ePrefix, bridge: e2eBridge}
 	// Readable and writable by the unprivileged user host mode runs as.
 	base, err := os.MkdirTemp("", "weft-e2e-")
 	if err != nil {
