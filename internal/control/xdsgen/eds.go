@@ -39,6 +39,9 @@ func (g *gen) endpoints() ([]Resource, error) {
 				}
 				name := outboundCluster(port.Number, sub.name(), svc.Hostname)
 				cla := &endpointv3.ClusterLoadAssignment{ClusterName: name, Endpoints: localityEndpoints(g.endpointsFor(svc, port.Number, sub))}
+				if g.node.Proxyless {
+					grpcLocalities(cla)
+				}
 				out = append(out, Resource{Name: name, Message: cla})
 			}
 		}

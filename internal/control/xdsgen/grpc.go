@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
@@ -190,4 +192,15 @@ func grpcCluster(full *clusterv3.Cluster, lb *networking.LoadBalancerSettings) (
 		return nil, fmt.Errorf("%s is not implemented by proxyless gRPC clients (ROUND_ROBIN, LEAST_REQUEST and ringHash are)", c.GetLbPolicy())
 	}
 	return c, nil
+}
+
+// grpcLocalities gives every locality of an assignment an ID, empty when the endpoints
+// have none: grpc-go rejects an EDS response with a locality without one (Envoy takes
+// a missing locality as the empty one).
+func grpcLocalities(cla *endpointv3.ClusterLoadAssignment) {
+	for _, lle := range cla.GetEndpoints() {
+		if lle.GetLocality() == nil {
+			lle.Locality = &corev3.Locality{}
+		}
+	}
 }
