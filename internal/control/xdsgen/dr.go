@@ -191,12 +191,18 @@ func applyLB(c *clusterv3.Cluster, lb *networking.LoadBalancerSettings) {
 	switch lb.GetSimple() {
 	case networking.LoadBalancerSettings_ROUND_ROBIN:
 		c.LbPolicy = clusterv3.Cluster_ROUND_ROBIN
+		if ss := slowStart(lb); ss != nil {
+			c.LbConfig = &clusterv3.Cluster_RoundRobinLbConfig_{RoundRobinLbConfig: &clusterv3.Cluster_RoundRobinLbConfig{SlowStartConfig: ss}}
+		}
 	case networking.LoadBalancerSettings_RANDOM:
 		c.LbPolicy = clusterv3.Cluster_RANDOM
 	case networking.LoadBalancerSettings_PASSTHROUGH:
 		setOriginalDst(c)
 	default: // UNSPECIFIED, LEAST_CONN, LEAST_REQUEST
 		c.LbPolicy = clusterv3.Cluster_LEAST_REQUEST
+		if ss := slowStart(lb); ss != nil {
+			c.LbConfig = &clusterv3.Cluster_LeastRequestLbConfig_{LeastRequestLbConfig: &clusterv3.Cluster_LeastRequestLbConfig{SlowStartConfig: ss}}
+		}
 	}
 	ch := lb.GetConsistentHash()
 	switch {
@@ -216,6 +222,27 @@ func applyLB(c *clusterv3.Cluster, lb *networking.LoadBalancerSettings) {
 		c.LbPolicy = clusterv3.Cluster_RING_HASH
 		c.LbConfig = &clusterv3.Cluster_RingHashLbConfig_{RingHashLbConfig: &clusterv3.Cluster_RingHashLbConfig{MinimumRingSize: wrapperspb.UInt64(size)}}
 	}
+}
+
+// slowStart translates warmup (or the older warmupDurationSecs) into Envoy's slow
+// start, as Istio does for round robin and least request; other policies ignore it.
+func slowStart(lb *networking.LoadBalancerSettings) *clusterv3.Cluster_SlowStartConfig {
+	w := lb.GetWarmup()
+	window := w.GetDuration()
+	if window == nil {
+		window = lb.GetWarmupDurationSecs() //nolint:staticcheck // the deprecated field still works
+	}
+	if window == nil {
+		return nil
+	}
+	ss := &clusterv3.Cluster_SlowStartConfig{SlowStartWindow: window}
+	if a := w.GetAggression(); a != nil {
+		ss.Aggression = &corev3.RuntimeDouble{DefaultValue: a.GetValue()}
+	}
+	if p := w.GetMinimumPercent(); p != nil {
+		ss.MinWeightPercent = &typev3.Percent{Value: p.GetValue()}
+	}
+	return ss
 }
 
 func (e *policyErr) Error() string { return e.path + ": " + e.reason }

@@ -1,6 +1,7 @@
 package xdsgen
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -211,5 +213,47 @@ func TestValidateUsesProxyCheck(t *testing.T) {
 	}
 	if err := validate(l, true); err != nil {
 		t.Errorf("proxyless resources skip the proxy's check: %v", err)
+	}
+}
+
+// TestWarmup: a DestinationRule's warmup becomes the cluster's slow start, for least
+// request (Istio's default) and round robin; the deprecated warmupDurationSecs too.
+func TestWarmup(t *testing.T) {
+	w := bookinfo(t).yaml("default", `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      warmup: {duration: 60s, minimumPercent: 5, aggression: 2}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 30s}
+`)
+	all := generateAll(t, Options{}, productpage(), w.snap)
+	got := map[string]string{}
+	for _, r := range all[ClusterType] {
+		c := r.Message.(*clusterv3.Cluster)
+		var ss *clusterv3.Cluster_SlowStartConfig
+		switch {
+		case c.GetLeastRequestLbConfig() != nil:
+			ss = c.GetLeastRequestLbConfig().GetSlowStartConfig()
+		case c.GetRoundRobinLbConfig() != nil:
+			ss = c.GetRoundRobinLbConfig().GetSlowStartConfig()
+		}
+		if ss != nil {
+			got[c.GetName()] = fmt.Sprintf("%s %v window %v aggression %v min %v", c.GetLbPolicy(), ss != nil,
+				ss.GetSlowStartWindow().AsDuration(), ss.GetAggression().GetDefaultValue(), ss.GetMinWeightPercent().GetValue())
+		}
+	}
+	want := map[string]string{
+		"outbound|9080||reviews.default.svc.cluster.local":   "LEAST_REQUEST true window 1m0s aggression 2 min 5",
+		"outbound|9080|v1|reviews.default.svc.cluster.local": "ROUND_ROBIN true window 30s aggression 0 min 0",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("slow start (-want +got):\n%s", d)
 	}
 }

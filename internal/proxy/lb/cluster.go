@@ -3,6 +3,7 @@ package lb
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -17,8 +18,9 @@ func init() {
 	config.Support(&clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig{})
 	config.Support(&clusterv3.Cluster_CommonLbConfig_ConsistentHashingLbConfig{}, "use_hostname_for_hashing")
 	config.Support(&typev3.Percent{}, "value")
-	config.Support(&clusterv3.Cluster_RoundRobinLbConfig{})
-	config.Support(&clusterv3.Cluster_LeastRequestLbConfig{}, "choice_count", "active_request_bias")
+	config.Support(&clusterv3.Cluster_RoundRobinLbConfig{}, "slow_start_config")
+	config.Support(&clusterv3.Cluster_LeastRequestLbConfig{}, "choice_count", "active_request_bias", "slow_start_config")
+	config.Support(&clusterv3.Cluster_SlowStartConfig{}, "slow_start_window", "aggression", "min_weight_percent")
 	config.Support(&corev3.RuntimeDouble{}, "default_value")
 	config.Support(&clusterv3.Cluster_RingHashLbConfig{}, "minimum_ring_size", "maximum_ring_size", "hash_function")
 	config.Support(&clusterv3.Cluster_MaglevLbConfig{}, "table_size")
@@ -48,7 +50,7 @@ func FromCluster(c *clusterv3.Cluster) (Kind, Options, error) {
 	}
 	switch kind {
 	case RoundRobin:
-		err = roundRobinOptions(c.GetRoundRobinLbConfig())
+		err = roundRobinOptions(c.GetRoundRobinLbConfig(), &o)
 	case LeastRequest:
 		err = leastRequestOptions(c.GetLeastRequestLbConfig(), &o)
 	case RingHash:
@@ -112,20 +114,59 @@ func commonOptions(cc *clusterv3.Cluster_CommonLbConfig, o *Options) error {
 	return nil
 }
 
-func roundRobinOptions(rr *clusterv3.Cluster_RoundRobinLbConfig) error {
-	if rr.GetSlowStartConfig() != nil {
-		return fmt.Errorf("round_robin_lb_config.slow_start_config: %w", errUnsupported)
+func roundRobinOptions(rr *clusterv3.Cluster_RoundRobinLbConfig, o *Options) error {
+	ss, err := slowStartOptions(rr.GetSlowStartConfig())
+	if err != nil {
+		return fmt.Errorf("round_robin_lb_config.slow_start_config.%w", err)
 	}
+	o.SlowStart = ss
 	return nil
+}
+
+// slowStartOptions reads a slow_start_config; errors start with the field name.
+func slowStartOptions(c *clusterv3.Cluster_SlowStartConfig) (*SlowStart, error) {
+	if c == nil {
+		return nil, nil
+	}
+	ss := &SlowStart{}
+	if w := c.GetSlowStartWindow(); w != nil {
+		if err := w.CheckValid(); err != nil {
+			return nil, fmt.Errorf("slow_start_window: %v", err)
+		}
+		if ss.Window = w.AsDuration(); ss.Window < 0 {
+			return nil, fmt.Errorf("slow_start_window: %v: must not be negative", ss.Window)
+		}
+	}
+	if a := c.GetAggression(); a != nil {
+		if a.GetRuntimeKey() != "" {
+			return nil, fmt.Errorf("aggression.runtime_key: %w (weft has no runtime)", errUnsupported)
+		}
+		if a.GetDefaultValue() <= 0 {
+			return nil, fmt.Errorf("aggression: %v: must be greater than 0", a.GetDefaultValue())
+		}
+		ss.Aggression = a.GetDefaultValue()
+	}
+	if p := c.GetMinWeightPercent(); p != nil {
+		if v := p.GetValue(); v < 0 || v > 100 {
+			return nil, fmt.Errorf("min_weight_percent: %v: must be between 0 and 100", v)
+		}
+		ss.MinWeightPercent = p.GetValue()
+		if ss.MinWeightPercent == 0 {
+			ss.MinWeightPercent = math.SmallestNonzeroFloat64 // 0 given: no floor
+		}
+	}
+	return ss, nil
 }
 
 func leastRequestOptions(lr *clusterv3.Cluster_LeastRequestLbConfig, o *Options) error {
 	if lr == nil {
 		return nil
 	}
-	if lr.GetSlowStartConfig() != nil {
-		return fmt.Errorf("least_request_lb_config.slow_start_config: %w", errUnsupported)
+	ss, err := slowStartOptions(lr.GetSlowStartConfig())
+	if err != nil {
+		return fmt.Errorf("least_request_lb_config.slow_start_config.%w", err)
 	}
+	o.SlowStart = ss
 	if n := lr.GetChoiceCount(); n != nil {
 		if n.GetValue() < 2 {
 			return fmt.Errorf("least_request_lb_config.choice_count: %d: must be at least 2", n.GetValue())

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -11,6 +12,7 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/weftmesh/weft/internal/proxy/config"
@@ -144,12 +146,17 @@ func TestFromClusterErrors(t *testing.T) {
 		{"panic threshold range", &clusterv3.Cluster{CommonLbConfig: &clusterv3.Cluster_CommonLbConfig{
 			HealthyPanicThreshold: &typev3.Percent{Value: 120},
 		}}, "common_lb_config.healthy_panic_threshold: 120", false},
-		{"round robin slow start", &clusterv3.Cluster{LbConfig: &clusterv3.Cluster_RoundRobinLbConfig_{
-			RoundRobinLbConfig: &clusterv3.Cluster_RoundRobinLbConfig{SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{}},
-		}}, "round_robin_lb_config.slow_start_config", true},
-		{"least request slow start", leastRequest(&clusterv3.Cluster_LeastRequestLbConfig{
-			SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{},
-		}), "least_request_lb_config.slow_start_config", true},
+		{"round robin slow start aggression", &clusterv3.Cluster{LbConfig: &clusterv3.Cluster_RoundRobinLbConfig_{
+			RoundRobinLbConfig: &clusterv3.Cluster_RoundRobinLbConfig{SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{
+				SlowStartWindow: durationpb.New(time.Minute), Aggression: &corev3.RuntimeDouble{DefaultValue: -1},
+			}},
+		}}, "round_robin_lb_config.slow_start_config.aggression: -1", false},
+		{"least request slow start min weight", leastRequest(&clusterv3.Cluster_LeastRequestLbConfig{
+			SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{MinWeightPercent: &typev3.Percent{Value: 150}},
+		}), "least_request_lb_config.slow_start_config.min_weight_percent: 150", false},
+		{"slow start runtime key", leastRequest(&clusterv3.Cluster_LeastRequestLbConfig{
+			SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{Aggression: &corev3.RuntimeDouble{DefaultValue: 1, RuntimeKey: "k"}},
+		}), "least_request_lb_config.slow_start_config.aggression.runtime_key", true},
 		{"choice count", leastRequest(&clusterv3.Cluster_LeastRequestLbConfig{ChoiceCount: wrapperspb.UInt32(1)}),
 			"least_request_lb_config.choice_count: 1", false},
 		{"runtime key", leastRequest(&clusterv3.Cluster_LeastRequestLbConfig{
@@ -210,7 +217,9 @@ func TestSupportedFields(t *testing.T) {
 		{"runtime key", &clusterv3.Cluster_LeastRequestLbConfig{
 			ActiveRequestBias: &corev3.RuntimeDouble{RuntimeKey: "k"},
 		}, "active_request_bias.runtime_key"},
-		{"slow start", &clusterv3.Cluster_RoundRobinLbConfig{SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{}}, "slow_start_config"},
+		{"slow start", &clusterv3.Cluster_RoundRobinLbConfig{SlowStartConfig: &clusterv3.Cluster_SlowStartConfig{
+			SlowStartWindow: durationpb.New(time.Minute), Aggression: &corev3.RuntimeDouble{DefaultValue: 2}, MinWeightPercent: &typev3.Percent{Value: 5},
+		}}, ""},
 		{"ring hash", &clusterv3.Cluster_RingHashLbConfig{
 			MinimumRingSize: wrapperspb.UInt64(1), MaximumRingSize: wrapperspb.UInt64(2), HashFunction: clusterv3.Cluster_RingHashLbConfig_MURMUR_HASH_2,
 		}, ""},

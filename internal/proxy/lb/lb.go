@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"time"
 )
 
 // Host is what a load balancer needs to know of an upstream host. Its methods must be safe
@@ -148,6 +149,13 @@ type Options struct {
 	// MaglevTableSize is the size of Maglev's lookup table, a prime; 0 means 65537.
 	MaglevTableSize uint64
 
+	// SlowStart ramps up new hosts' weights (round robin and least request); nil: off.
+	// The policy computes the weights when it is built: rebuild it as
+	// SlowStartRefresh says.
+	SlowStart *SlowStart
+	// Now is the clock for slow start; nil means time.Now.
+	Now func() time.Time
+
 	// Rand is the random source; nil means math/rand/v2's. It must be safe for concurrent
 	// use if Pick is called concurrently. Tests set it to a seeded source.
 	Rand rand.Source
@@ -164,6 +172,8 @@ type settings struct {
 	minRing, maxRing  uint64
 	hashFunction      HashFunction
 	maglevSize        uint64
+	slowStart         *SlowStart
+	now               time.Time
 	rand              rand.Source
 }
 
@@ -181,6 +191,15 @@ func (o Options) resolve() (settings, error) {
 		hashFunction:      o.RingHashFunction,
 		maglevSize:        orDefault(o.MaglevTableSize, DefaultMaglevTableSize),
 		rand:              o.Rand,
+	}
+	if o.SlowStart != nil && o.SlowStart.Window > 0 {
+		if err := o.SlowStart.check(); err != nil {
+			return s, err
+		}
+		s.slowStart, s.now = o.SlowStart, time.Now()
+		if o.Now != nil {
+			s.now = o.Now()
+		}
 	}
 	if o.HealthyPanicThreshold != nil {
 		s.panicThreshold = min(uint64(*o.HealthyPanicThreshold), 100)

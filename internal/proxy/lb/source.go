@@ -31,29 +31,33 @@ func newSource(kind Kind, hosts []Host, s *settings) source {
 	case len(hosts) == 1:
 		return singleSource{hosts[0]}
 	}
-	equal := weightsEqual(hosts)
+	if kind == Random {
+		return &randomSource{hosts: hosts}
+	}
+	weights, equal := hostWeights(hosts, s)
 	switch {
 	case kind == RoundRobin && equal:
 		rr := &roundRobin{hosts: hosts}
 		rr.next.n.Store(s.rand.Uint64())
 		return rr
 	case kind == RoundRobin:
-		return newWeightedRoundRobin(hosts, s.rand.Uint64())
+		return newWeightedRoundRobin(hosts, weights, s.rand.Uint64())
 	case kind == LeastRequest && equal:
 		return &leastRequest{hosts: hosts, choices: s.choiceCount}
-	case kind == LeastRequest:
-		return newWeightedLeastRequest(hosts, s.activeRequestBias, s.rand)
 	}
-	return &randomSource{hosts: hosts}
+	return newWeightedLeastRequest(hosts, weights, s.activeRequestBias, s.rand)
 }
 
-func weightsEqual(hosts []Host) bool {
-	for _, h := range hosts[1:] {
-		if h.Weight() != hosts[0].Weight() {
-			return false
-		}
+// hostWeights returns the hosts' weights, scaled for hosts in slow start, and whether
+// they are all equal.
+func hostWeights(hosts []Host, s *settings) ([]float64, bool) {
+	weights := make([]float64, len(hosts))
+	equal := true
+	for i, h := range hosts {
+		weights[i] = float64(h.Weight()) * s.slowStart.factor(h, s.now)
+		equal = equal && weights[i] == weights[0]
 	}
-	return true
+	return weights, equal
 }
 
 type emptySource struct{}
@@ -81,11 +85,7 @@ type weightedRoundRobin struct {
 	sched *schedule
 }
 
-func newWeightedRoundRobin(hosts []Host, r uint64) *weightedRoundRobin {
-	weights := make([]float64, len(hosts))
-	for i, h := range hosts {
-		weights[i] = float64(h.Weight())
-	}
+func newWeightedRoundRobin(hosts []Host, weights []float64, r uint64) *weightedRoundRobin {
 	return &weightedRoundRobin{hosts: hosts, sched: newSchedule(weights, r)}
 }
 
@@ -127,6 +127,7 @@ func (lr *leastRequest) pick(r rand.Source) Host {
 // moved it first. A pick costs O(hosts), against Envoy's O(log hosts) heap.
 type weightedLeastRequest struct {
 	hosts     []Host
+	weights   []float64
 	deadlines []atomic.Uint64 // math.Float64bits of each host's deadline
 	bias      float64
 }
@@ -134,22 +135,22 @@ type weightedLeastRequest struct {
 // casAttempts bounds the scans of one weighted least request pick under contention.
 const casAttempts = 4
 
-func newWeightedLeastRequest(hosts []Host, bias float64, r rand.Source) *weightedLeastRequest {
-	w := &weightedLeastRequest{hosts: hosts, deadlines: make([]atomic.Uint64, len(hosts)), bias: bias}
-	for i, h := range hosts {
+func newWeightedLeastRequest(hosts []Host, weights []float64, bias float64, r rand.Source) *weightedLeastRequest {
+	w := &weightedLeastRequest{hosts: hosts, weights: weights, deadlines: make([]atomic.Uint64, len(hosts)), bias: bias}
+	for i := range hosts {
 		// A random phase in (0, 1] of each host's first period, in place of Envoy's
 		// random number of initial picks, so that proxies do not all start alike.
 		phase := 1 - float64(r.Uint64()>>11)/(1<<53)
-		w.deadlines[i].Store(math.Float64bits(phase * w.interval(h)))
+		w.deadlines[i].Store(math.Float64bits(phase * w.interval(i)))
 	}
 	return w
 }
 
-// interval is 1 / effective weight, with Envoy's
+// interval is 1 / effective weight of the i-th host, with Envoy's
 // effective weight = weight / (active_requests + 1)^bias.
-func (w *weightedLeastRequest) interval(h Host) float64 {
-	weight := float64(h.Weight())
-	active := float64(max(h.ActiveRequests(), 0)) + 1
+func (w *weightedLeastRequest) interval(i int) float64 {
+	weight := w.weights[i]
+	active := float64(max(w.hosts[i].ActiveRequests(), 0)) + 1
 	switch w.bias {
 	case 0:
 		return 1 / weight
@@ -168,7 +169,7 @@ func (w *weightedLeastRequest) pick(rand.Source) Host {
 			}
 		}
 		h := w.hosts[best]
-		next := math.Float64bits(math.Float64frombits(bestBits) + w.interval(h))
+		next := math.Float64bits(math.Float64frombits(bestBits) + w.interval(best))
 		if w.deadlines[best].CompareAndSwap(bestBits, next) || attempt == casAttempts {
 			return h
 		}

@@ -26,7 +26,7 @@ func init() {
 		"http_protocol_options", "common_http_protocol_options", "max_requests_per_connection",
 		"transport_socket", "dns_lookup_family", "dns_refresh_rate", "eds_cluster_config",
 		"per_connection_buffer_limit_bytes", "cleanup_interval", "original_dst_lb_config",
-		"common_lb_config", "least_request_lb_config", "ring_hash_lb_config", "maglev_lb_config", "metadata",
+		"common_lb_config", "least_request_lb_config", "round_robin_lb_config", "ring_hash_lb_config", "maglev_lb_config", "metadata",
 		"upstream_bind_config")
 	config.Support(&corev3.BindConfig{}, "source_address")
 	config.Support(&clusterv3.CircuitBreakers{}, "thresholds")

@@ -65,6 +65,9 @@ type Cluster struct {
 	// not configured.
 	outlier *outlierDetector
 	health  *healthChecker
+
+	slowStartTimer *time.Timer // rebuilds the balancer while hosts ramp up; under mu
+	closed         bool        // under mu
 }
 
 // clusterOptions are the per-connection settings hosts' pools use.
@@ -143,6 +146,7 @@ func (c *Cluster) setHosts(hosts []*Host) error {
 			return fmt.Errorf("cluster %q: %w", c.name, err)
 		}
 		m.policy = p
+		c.scheduleSlowStart(sets)
 	}
 	old := c.membership.Swap(m)
 	c.stats.MembershipTotal.Set(int64(len(hosts)))
@@ -154,6 +158,18 @@ func (c *Cluster) setHosts(hosts []*Host) error {
 	}
 	c.hostsChanged(hosts)
 	return nil
+}
+
+// scheduleSlowStart rebuilds the balancer again soon while hosts are in slow start, so
+// that their weights ramp up. Called with c.mu held.
+func (c *Cluster) scheduleSlowStart(sets []lb.HostSet) {
+	if c.slowStartTimer != nil {
+		c.slowStartTimer.Stop()
+		c.slowStartTimer = nil
+	}
+	if d := c.lbOpts.SlowStartRefresh(sets, time.Now()); d > 0 && !c.closed {
+		c.slowStartTimer = time.AfterFunc(d, c.refreshHealth)
+	}
 }
 
 // refreshHealth rebuilds the membership after hosts' health flags changed.
@@ -228,6 +244,12 @@ func (c *Cluster) poolOptions(h *Host) connpool.Options {
 
 // close shuts every pool of the cluster (it was removed or replaced).
 func (c *Cluster) close() {
+	c.mu.Lock()
+	c.closed = true
+	if c.slowStartTimer != nil {
+		c.slowStartTimer.Stop()
+	}
+	c.mu.Unlock()
 	c.stopHealth()
 	if m := c.membership.Load(); m != nil {
 		for _, h := range m.hosts {

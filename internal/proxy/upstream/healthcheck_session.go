@@ -96,6 +96,7 @@ func (s *hcSession) record(r hcResult) (passed bool, t transition) {
 			t = pending
 			if first || s.numHealthy == s.k.cfg.healthyThreshold {
 				s.h.setFlags(FailedActiveHC, false)
+				s.h.startSlowStart() // as Envoy: the window begins when the host turns healthy
 				t = changed
 			}
 		}

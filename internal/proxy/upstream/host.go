@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/weftmesh/weft/internal/proxy/connpool"
 )
@@ -79,6 +80,8 @@ type Host struct {
 	tcp   *connpool.TCP
 
 	outlier *outlierHost // nil unless the cluster has outlier detection
+
+	slowStartSince atomic.Int64 // unix nanoseconds; 0: never
 }
 
 func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Host {
@@ -90,8 +93,10 @@ func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Ho
 	}
 	if c.health != nil {
 		// Envoy's rule: with active health checking a new host is unhealthy until its
-		// first check passes.
+		// first check passes, and its slow start begins then.
 		h.health.Store(uint32(FailedActiveHC))
+	} else {
+		h.startSlowStart()
 	}
 	o := c.poolOptions(h)
 	h.h1 = connpool.NewHTTP1(o)
@@ -99,6 +104,17 @@ func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Ho
 	h.tcp = connpool.NewTCP(o)
 	return h
 }
+
+// SlowStartSince returns when the host's slow start window began: when it joined the
+// cluster, or, with active health checks, when it last turned healthy.
+func (h *Host) SlowStartSince() time.Time {
+	if n := h.slowStartSince.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func (h *Host) startSlowStart() { h.slowStartSince.Store(time.Now().UnixNano()) }
 
 // Address returns the host's address.
 func (h *Host) Address() netip.AddrPort { return *h.addr.Load() }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -228,4 +229,70 @@ load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {addre
 	if _, err := m.AddOrUpdate(context.Background(), bad, false); err == nil || !strings.Contains(err.Error(), "upstream_bind_config") {
 		t.Errorf("bad bind address: err %v, want one naming upstream_bind_config", err)
 	}
+}
+
+// TestSlowStart: a host that joins an EDS cluster with slow_start_config starts with a
+// small share of the picks, the balancer is rebuilt while it ramps up, and once its
+// window is over it gets an equal share. Without slow start it gets its share at once.
+func TestSlowStart(t *testing.T) {
+	cla := func(addrs ...string) *endpointv3.ClusterLoadAssignment {
+		c := &endpointv3.ClusterLoadAssignment{ClusterName: "c"}
+		var eps []string
+		for _, a := range addrs {
+			eps = append(eps, fmt.Sprintf("{endpoint: {address: {socket_address: {address: %s, port_value: 80}}}}", a))
+		}
+		if err := config.Unmarshal([]byte("cluster_name: c\nendpoints: [{lb_endpoints: ["+strings.Join(eps, ",")+"]}]"), c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	share := func(cl *Cluster, addr string) float64 {
+		n := 0
+		for i := 0; i < 4000; i++ {
+			if cl.Pick(lb.Context{}).Address().Addr().String() == addr {
+				n++
+			}
+		}
+		return float64(n) / 4000
+	}
+	for _, slow := range []bool{true, false} {
+		m := NewManager(Options{Stats: stats.NewStore()})
+		y := "name: c\ntype: EDS\neds_cluster_config: {eds_config: {ads: {}}}"
+		if slow {
+			y += "\nround_robin_lb_config: {slow_start_config: {slow_start_window: 2s}}"
+		}
+		if _, err := m.AddOrUpdate(context.Background(), cluster(t, y), true); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetEndpoints(cla("10.0.0.1")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2100 * time.Millisecond * time.Duration(btoi(slow))) // the first host's window ends
+		if err := m.SetEndpoints(cla("10.0.0.1", "10.0.0.2")); err != nil {
+			t.Fatal(err)
+		}
+		cl := m.Cluster("c")
+		first := share(cl, "10.0.0.2")
+		if !slow {
+			if first < 0.45 || first > 0.55 {
+				t.Errorf("without slow start the new host's share is %.2f, want half", first)
+			}
+			continue
+		}
+		// Within its first second: weight max(10%, 1s/2s) = 0.5, a third of the picks.
+		if first < 0.28 || first > 0.39 {
+			t.Errorf("new host's share at first %.2f, want about 0.33", first)
+		}
+		time.Sleep(2200 * time.Millisecond)
+		if got := share(cl, "10.0.0.2"); got < 0.45 || got > 0.55 {
+			t.Errorf("new host's share after its window %.2f, want half (the balancer was not rebuilt?)", got)
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
