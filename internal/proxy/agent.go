@@ -49,6 +49,9 @@ func AgentBootstrap(o AgentOptions) (*bootstrapv3.Bootstrap, error) {
 	return &bootstrapv3.Bootstrap{
 		Node:  &corev3.Node{Id: o.NodeID, Cluster: orString(o.Cluster, "weft"), Metadata: nodeMetadata(o)},
 		Admin: &bootstrapv3.Admin{Address: socketAddress(admHost, admPort)},
+		// A sidecar sees every cluster of its scope and uses few: their traffic stats
+		// wait for their first request.
+		DeferredStatOptions: &bootstrapv3.Bootstrap_DeferredStatOptions{EnableDeferredCreationStats: true},
 		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
 			LdsConfig: ads, CdsConfig: ads,
 			AdsConfig: &corev3.ApiConfigSource{ApiType: api, TransportApiVersion: corev3.ApiVersion_V3,

@@ -70,13 +70,18 @@ func TestAdminOnSeedConfig(t *testing.T) {
 		}
 		return ""
 	})
-	_, prom := get(t, admin+"/stats/prometheus")
-	if !strings.Contains(prom, `envoy_cluster_upstream_rq_total{envoy_cluster_name="httpbin_service"} 1`) {
-		t.Errorf("/stats/prometheus lacks the cluster counter with its tag")
-	}
-	if !strings.Contains(prom, `envoy_http_downstream_rq_xx{envoy_response_code_class="2",envoy_http_conn_manager_prefix="ingress_http"} 1`) {
-		t.Errorf("/stats/prometheus lacks downstream_rq_xx with its tags")
-	}
+	// The connection manager counts a response once it is written: the client may
+	// read it first.
+	eventually(t, func() string {
+		_, prom := get(t, admin+"/stats/prometheus")
+		if !strings.Contains(prom, `envoy_cluster_upstream_rq_total{envoy_cluster_name="httpbin_service"} 1`) {
+			return "/stats/prometheus lacks the cluster counter with its tag"
+		}
+		if !strings.Contains(prom, `envoy_http_downstream_rq_xx{envoy_response_code_class="2",envoy_http_conn_manager_prefix="ingress_http"} 1`) {
+			return "/stats/prometheus lacks downstream_rq_xx with its tags"
+		}
+		return ""
+	})
 	_, srv := get(t, admin+"/stats?filter=^server\\.(live|concurrency)$")
 	if srv != "server.concurrency: 2\nserver.live: 1\n" {
 		t.Errorf("server stats: %q", srv)

@@ -7,6 +7,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 
+	"github.com/weftmesh/weft/internal/proxy"
 	"github.com/weftmesh/weft/internal/proxy/config"
 )
 
@@ -87,4 +88,26 @@ func bootstrapYAML(t *testing.T, y string) *bootstrapv3.Bootstrap {
 		t.Fatalf("%v\n%s", err, y)
 	}
 	return b
+}
+
+// TestDeferredStatOptions: the bootstrap's deferred_stat_options leave an idle
+// cluster's traffic stats out of the store until the cluster carries traffic.
+func TestDeferredStatOptions(t *testing.T) {
+	for _, deferred := range []bool{false, true} {
+		b := bootstrapYAML(t, fmt.Sprintf(`
+deferred_stat_options: {enable_deferred_creation_stats: %v}
+static_resources:
+  clusters:
+  - name: idle
+    type: STATIC
+    load_assignment: {cluster_name: idle, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}`, deferred))
+		p := startProxy(t, b, proxy.Options{})
+		present := false
+		for _, c := range p.Stats.Snapshot().Counters {
+			present = present || c.Name() == "cluster.idle.upstream_rq_total"
+		}
+		if present == deferred {
+			t.Errorf("deferred %v: cluster.idle.upstream_rq_total present %v", deferred, present)
+		}
+	}
 }

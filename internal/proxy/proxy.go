@@ -27,7 +27,8 @@ import (
 )
 
 func init() {
-	config.Support(&bootstrapv3.Bootstrap{}, "node", "static_resources", "admin", "dynamic_resources")
+	config.Support(&bootstrapv3.Bootstrap{}, "node", "static_resources", "admin", "dynamic_resources", "deferred_stat_options")
+	config.SupportAll(&bootstrapv3.Bootstrap_DeferredStatOptions{})
 	config.Support(&bootstrapv3.Bootstrap_StaticResources{}, "listeners", "clusters", "secrets")
 	config.Support(&bootstrapv3.Admin{}, "address", "access_log_path", "profile_path")
 	config.Support(&corev3.Node{}, "id", "cluster", "metadata", "locality", "user_agent_name")
@@ -101,7 +102,8 @@ func New(ctx context.Context, b *bootstrapv3.Bootstrap, opts Options) (*Proxy, e
 	p.server = newServerStats(p.Stats.Scope("server."))
 	p.Secrets = secret.NewManager(secret.Options{Logger: opts.Log})
 	p.AccessLogs = accesslog.NewManager(accesslog.WithLogger(opts.Log))
-	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver})
+	p.Clusters = upstream.NewManager(upstream.Options{Stats: p.Stats, ClientTLS: p.Secrets.ClientConfig, Log: opts.Log, Resolver: opts.Resolver,
+		DeferStats: b.GetDeferredStatOptions().GetEnableDeferredCreationStats()})
 	p.Listeners = listener.NewManager(ctx, listener.Options{
 		Clusters: p.Clusters, Secrets: p.Secrets, Stats: p.Stats, AccessLogs: p.AccessLogs, Runtime: p.Runtime,
 		Routes: p.Routes, Log: opts.Log, Concurrency: opts.Concurrency, DrainTime: opts.DrainTime,

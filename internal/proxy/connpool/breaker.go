@@ -30,8 +30,10 @@ var DefaultThresholds = Thresholds{
 type Resource struct {
 	max       int64
 	cur       atomic.Int64
-	open      *stats.Gauge // 1 while the count is at the limit
-	remaining *stats.Gauge // optional: limit minus count
+	open      atomic.Pointer[stats.Gauge] // 1 while the count is at the limit
+	openName  string                      // the open gauge's name, made when first needed
+	scope     *stats.Scope                // the breaker's
+	remaining *stats.Gauge                // optional: limit minus count
 }
 
 // TryAcquire takes one unit unless the limit is reached.
@@ -65,16 +67,25 @@ func (r *Resource) Max() int64 { return r.max }
 func (r *Resource) Remaining() int64 { return max(0, r.max-r.cur.Load()) }
 
 func (r *Resource) changed(n int64) {
-	if r.open != nil && (n == r.max || n == r.max-1) {
+	if n == r.max || n == r.max-1 {
 		if n >= r.max {
-			r.open.Set(1)
-		} else {
-			r.open.Set(0)
+			r.openGauge().Set(1)
+		} else if g := r.open.Load(); g != nil {
+			g.Set(0)
 		}
 	}
 	if r.remaining != nil {
 		r.remaining.Set(max(0, r.max-n))
 	}
+}
+
+// openGauge returns the open gauge, making it on first use.
+func (r *Resource) openGauge() *stats.Gauge {
+	if g := r.open.Load(); g != nil {
+		return g
+	}
+	r.open.CompareAndSwap(nil, r.scope.Gauge(r.openName))
+	return r.open.Load()
 }
 
 // Breaker is the circuit breaker of one cluster at one routing priority.
@@ -84,16 +95,22 @@ type Breaker struct {
 	Requests    Resource
 	Retries     Resource
 	Pools       Resource
+
+	scope stats.Scope
 }
 
 // NewBreaker returns a breaker with thresholds t whose open-state gauges live under
 // scope ("cluster.<name>.circuit_breakers.default."). With trackRemaining, the
-// remaining_* gauges are kept too.
-func NewBreaker(t Thresholds, scope stats.Scope, trackRemaining bool) *Breaker {
-	b := &Breaker{}
+// remaining_* gauges are kept too. With deferOpen, an open-state gauge is made the
+// first time its resource reaches its limit (deferred stats creation: most clusters'
+// breakers never do).
+func NewBreaker(t Thresholds, scope stats.Scope, trackRemaining, deferOpen bool) *Breaker {
+	b := &Breaker{scope: scope}
 	set := func(r *Resource, max int64, open, remaining string) {
-		r.max = max
-		r.open = scope.Gauge(open)
+		r.max, r.openName, r.scope = max, open, &b.scope
+		if !deferOpen {
+			r.openGauge()
+		}
 		if trackRemaining {
 			r.remaining = scope.Gauge(remaining)
 			r.remaining.Set(max)

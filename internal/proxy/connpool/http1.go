@@ -67,7 +67,7 @@ func (p *HTTP1) Acquire(ctx context.Context) (*Conn, error) {
 		p.mu.Unlock()
 		return p.connect(ctx)
 	}
-	p.opts.Stats.CxOverflow.Inc()
+	p.opts.Stats().CxOverflow.Inc()
 	return p.wait(ctx) // unlocks
 }
 
@@ -75,7 +75,7 @@ func (p *HTTP1) Acquire(ctx context.Context) (*Conn, error) {
 // re-send a request that failed on a reused connection.
 func (p *HTTP1) AcquireNew(ctx context.Context) (*Conn, error) {
 	if !p.opts.Breaker.Connections.TryAcquire() {
-		p.opts.Stats.CxOverflow.Inc()
+		p.opts.Stats().CxOverflow.Inc()
 		p.mu.Lock()
 		return p.wait(ctx) // unlocks
 	}
@@ -86,7 +86,7 @@ func (p *HTTP1) AcquireNew(ctx context.Context) (*Conn, error) {
 // closed (or sent unexpected bytes) while idle.
 func (p *HTTP1) stale(c *Conn) bool {
 	if p.opts.IdleTimeout > 0 && time.Since(c.idleAt) > p.opts.IdleTimeout {
-		p.opts.Stats.CxIdleTimeout.Inc()
+		p.opts.Stats().CxIdleTimeout.Inc()
 		return true
 	}
 	return c.peek.closed()
@@ -100,7 +100,7 @@ func (p *HTTP1) connect(ctx context.Context) (*Conn, error) {
 		p.handOffSlot()
 		return nil, err
 	}
-	p.opts.Stats.CxHTTP1Total.Inc()
+	p.opts.Stats().CxHTTP1Total.Inc()
 	return &Conn{Conn: nc, R: http1.NewReader(nc), W: http1.NewWriter(nc), pool: p, peek: newPeeker(nc), created: time.Now()}, nil
 }
 
@@ -108,17 +108,17 @@ func (p *HTTP1) connect(ctx context.Context) (*Conn, error) {
 func (p *HTTP1) wait(ctx context.Context) (*Conn, error) {
 	if !p.opts.Breaker.Pending.TryAcquire() {
 		p.mu.Unlock()
-		p.opts.Stats.RqPendingOverflow.Inc()
+		p.opts.Stats().RqPendingOverflow.Inc()
 		return nil, ErrOverflow
 	}
 	ch := make(chan *Conn, 1)
 	p.waiters = append(p.waiters, ch)
 	p.mu.Unlock()
-	p.opts.Stats.RqPendingTotal.Inc()
-	p.opts.Stats.RqPendingActive.Inc()
+	p.opts.Stats().RqPendingTotal.Inc()
+	p.opts.Stats().RqPendingActive.Inc()
 	defer func() {
 		p.opts.Breaker.Pending.Release()
-		p.opts.Stats.RqPendingActive.Dec()
+		p.opts.Stats().RqPendingActive.Dec()
 	}()
 	select {
 	case c, ok := <-ch:
@@ -166,7 +166,7 @@ func (p *HTTP1) dequeue(ch chan *Conn) bool {
 func (p *HTTP1) Release(c *Conn, reuse bool) {
 	c.requests++
 	if reuse && p.opts.MaxRequestsPerConnection > 0 && c.requests >= p.opts.MaxRequestsPerConnection {
-		p.opts.Stats.CxMaxRequests.Inc()
+		p.opts.Stats().CxMaxRequests.Inc()
 		reuse = false
 	}
 	if !reuse {

@@ -35,8 +35,8 @@ func testPool(t *testing.T, th Thresholds, maxReq int) (*HTTP1, *Stats, chan net
 		Dial:                     func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", ln.Addr().String()) },
 		ConnectTimeout:           time.Second,
 		MaxRequestsPerConnection: maxReq,
-		Breaker:                  NewBreaker(th, store.Scope("cluster.c.circuit_breakers.default."), false),
-		Stats:                    st,
+		Breaker:                  NewBreaker(th, store.Scope("cluster.c.circuit_breakers.default."), false, false),
+		Stats:                    func() *Stats { return st },
 		Host:                     &HostStats{},
 	})
 	t.Cleanup(p.Close)
@@ -134,8 +134,8 @@ func TestConnectFailure(t *testing.T) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", "127.0.0.1:1")
 		},
-		ConnectTimeout: time.Second, Breaker: NewBreaker(DefaultThresholds, store.Scope("b."), false),
-		Stats: st, Host: &HostStats{},
+		ConnectTimeout: time.Second, Breaker: NewBreaker(DefaultThresholds, store.Scope("b."), false, false),
+		Stats: func() *Stats { return st }, Host: &HostStats{},
 	})
 	_, err := p.Acquire(context.Background())
 	var ce *ConnectError

@@ -62,8 +62,8 @@ func (p *HTTP2) Acquire(ctx context.Context) (*Stream, error) {
 	}
 	p.mu.Unlock()
 	if !p.opts.Breaker.Connections.TryAcquire() {
-		p.opts.Stats.CxOverflow.Inc()
-		p.opts.Stats.RqPendingOverflow.Inc()
+		p.opts.Stats().CxOverflow.Inc()
+		p.opts.Stats().RqPendingOverflow.Inc()
 		return nil, ErrOverflow
 	}
 	nc, err := p.opts.dial(ctx)
@@ -77,7 +77,7 @@ func (p *HTTP2) Acquire(ctx context.Context) (*Stream, error) {
 		p.opts.closed(time.Now(), true)
 		return nil, &ConnectError{Err: err}
 	}
-	p.opts.Stats.CxHTTP2Total.Inc()
+	p.opts.Stats().CxHTTP2Total.Inc()
 	c := &h2conn{cc: cc, created: time.Now()}
 	c.active.Add(1)
 	cc.ReserveNewRequest()

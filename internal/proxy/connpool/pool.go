@@ -54,8 +54,10 @@ type Options struct {
 	// MaxConcurrentStreams caps HTTP/2 streams per connection (0: the upstream's limit).
 	MaxConcurrentStreams int64
 	Breaker              *Breaker
-	Stats                *Stats
-	Host                 *HostStats
+	// Stats returns the cluster's connection stats; the cluster may create them on
+	// first use.
+	Stats func() *Stats
+	Host  *HostStats
 }
 
 // dial opens a connection under the connect timeout and counts it.
@@ -63,34 +65,34 @@ func (o *Options) dial(ctx context.Context) (net.Conn, error) {
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout)
 	defer cancel()
-	o.Stats.CxTotal.Inc()
+	o.Stats().CxTotal.Inc()
 	o.Host.CxTotal.Add(1)
 	c, err := o.Dial(dctx)
 	if err != nil {
-		o.Stats.CxConnectFail.Inc()
+		o.Stats().CxConnectFail.Inc()
 		o.Host.CxConnectFail.Add(1)
 		timeout := errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil
 		if timeout {
-			o.Stats.CxConnectTimeout.Inc()
+			o.Stats().CxConnectTimeout.Inc()
 		}
 		return nil, &ConnectError{Err: err, Timeout: timeout}
 	}
-	o.Stats.CxConnectMs.Record(uint64(time.Since(start).Milliseconds()))
-	o.Stats.CxActive.Inc()
+	o.Stats().CxConnectMs.Record(uint64(time.Since(start).Milliseconds()))
+	o.Stats().CxActive.Inc()
 	o.Host.CxActive.Add(1)
 	return c, nil
 }
 
 // closed counts a connection going away.
 func (o *Options) closed(created time.Time, local bool) {
-	o.Stats.CxDestroy.Inc()
+	o.Stats().CxDestroy.Inc()
 	if local {
-		o.Stats.CxDestroyLocal.Inc()
+		o.Stats().CxDestroyLocal.Inc()
 	} else {
-		o.Stats.CxDestroyRemote.Inc()
+		o.Stats().CxDestroyRemote.Inc()
 	}
-	o.Stats.CxActive.Dec()
+	o.Stats().CxActive.Dec()
 	o.Host.CxActive.Add(-1)
-	o.Stats.CxLengthMs.Record(uint64(time.Since(created).Milliseconds()))
+	o.Stats().CxLengthMs.Record(uint64(time.Since(created).Milliseconds()))
 	o.Breaker.Connections.Release()
 }

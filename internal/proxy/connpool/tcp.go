@@ -20,7 +20,7 @@ func NewTCP(opts Options) *TCP { return &TCP{opts: opts} }
 // ErrOverflow or a *ConnectError.
 func (p *TCP) Connect(ctx context.Context) (net.Conn, error) {
 	if !p.opts.Breaker.Connections.TryAcquire() {
-		p.opts.Stats.CxOverflow.Inc()
+		p.opts.Stats().CxOverflow.Inc()
 		return nil, ErrOverflow
 	}
 	c, err := p.opts.dial(ctx)

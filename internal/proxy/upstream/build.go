@@ -51,7 +51,10 @@ const httpOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 	c := &Cluster{name: cfg.GetName(), config: cfg, addedViaAPI: viaAPI, created: time.Now()}
 	scope := scopeFor(m.store, cfg)
-	c.stats = newStats(scope)
+	c.scope, c.info = scope, newInfoStats(scope)
+	if !m.opts.DeferStats {
+		c.traffic.Store(newStats(scope))
+	}
 	var err error
 	if c.kind, err = clusterKind(cfg); err != nil {
 		return nil, err
@@ -72,7 +75,7 @@ func (m *Manager) build(cfg *clusterv3.Cluster, viaAPI bool) (*Cluster, error) {
 	if c.opts.bind, err = bindAddress(cfg.GetUpstreamBindConfig()); err != nil {
 		return nil, fmt.Errorf("upstream_bind_config: %w", err)
 	}
-	c.breakers = breakers(cfg.GetCircuitBreakers(), scope)
+	c.breakers = breakers(cfg.GetCircuitBreakers(), scope, m.opts.DeferStats)
 	if err := c.protocolOptions(cfg); err != nil {
 		return nil, err
 	}
@@ -123,7 +126,7 @@ func clusterKind(cfg *clusterv3.Cluster) (kind, error) {
 
 // breakers builds the default and high priority circuit breakers, Envoy's defaults
 // where a threshold is not set.
-func breakers(cb *clusterv3.CircuitBreakers, scope stats.Scope) [2]*connpool.Breaker {
+func breakers(cb *clusterv3.CircuitBreakers, scope stats.Scope, deferStats bool) [2]*connpool.Breaker {
 	var out [2]*connpool.Breaker
 	for i, p := range []corev3.RoutingPriority{corev3.RoutingPriority_DEFAULT, corev3.RoutingPriority_HIGH} {
 		t := connpool.DefaultThresholds
@@ -143,7 +146,7 @@ func breakers(cb *clusterv3.CircuitBreakers, scope stats.Scope) [2]*connpool.Bre
 		if i == 1 {
 			name = "high."
 		}
-		out[i] = connpool.NewBreaker(t, scope.Scope("circuit_breakers."+name), track)
+		out[i] = connpool.NewBreaker(t, scope.Scope("circuit_breakers."+name), track, deferStats)
 	}
 	return out
 }

@@ -45,8 +45,10 @@ type Cluster struct {
 	config      *clusterv3.Cluster
 	addedViaAPI bool
 	kind        kind
-	stats       *Stats
-	breakers    [2]*connpool.Breaker // default and high routing priority
+	scope       stats.Scope
+	info        *infoStats
+	traffic     atomic.Pointer[Stats] // nil until first used when stats creation is deferred
+	breakers    [2]*connpool.Breaker  // default and high routing priority
 	protocol    Protocol
 	tls         *tls.Config
 	opts        clusterOptions
@@ -96,8 +98,20 @@ func (c *Cluster) Config() *clusterv3.Cluster { return c.config }
 // AddedViaAPI reports whether the cluster came from xDS rather than the bootstrap.
 func (c *Cluster) AddedViaAPI() bool { return c.addedViaAPI }
 
-// Stats returns the cluster's stats.
-func (c *Cluster) Stats() *Stats { return c.stats }
+// Stats returns the cluster's traffic stats, creating them on first use.
+func (c *Cluster) Stats() *Stats {
+	if s := c.traffic.Load(); s != nil {
+		return s
+	}
+	c.traffic.CompareAndSwap(nil, newStats(c.scope)) // a loser's stats are the same counters
+	return c.traffic.Load()
+}
+
+// carriedTraffic reports whether the cluster ever opened an upstream connection.
+func (c *Cluster) carriedTraffic() bool {
+	s := c.traffic.Load()
+	return s != nil && s.Pool.CxTotal.Used()
+}
 
 // Breaker returns the circuit breaker for the routing priority (false: default, true: high).
 func (c *Cluster) Breaker(high bool) *connpool.Breaker {
@@ -149,11 +163,11 @@ func (c *Cluster) setHosts(hosts []*Host) error {
 		c.scheduleSlowStart(sets)
 	}
 	old := c.membership.Swap(m)
-	c.stats.MembershipTotal.Set(int64(len(hosts)))
-	c.stats.MembershipHealthy.Set(int64(m.healthy))
-	c.stats.MembershipDegraded.Set(int64(m.degraded))
+	c.info.MembershipTotal.Set(int64(len(hosts)))
+	c.info.MembershipHealthy.Set(int64(m.healthy))
+	c.info.MembershipDegraded.Set(int64(m.degraded))
 	if old != nil && !sameHosts(old.hosts, hosts) {
-		c.stats.MembershipChange.Inc()
+		c.info.MembershipChange.Inc()
 		closeRemoved(old.hosts, hosts)
 	}
 	c.hostsChanged(hosts)
@@ -237,7 +251,7 @@ func (c *Cluster) poolOptions(h *Host) connpool.Options {
 		IdleTimeout:              c.opts.idleTimeout,
 		MaxConcurrentStreams:     c.opts.maxConcurrentStreams,
 		Breaker:                  c.breakers[0],
-		Stats:                    c.stats.Pool,
+		Stats:                    func() *connpool.Stats { return c.Stats().Pool },
 		Host:                     &h.Stats.HostStats,
 	}
 }

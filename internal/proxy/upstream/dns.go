@@ -55,13 +55,13 @@ func (d *dnsState) done() {
 // lookup keeps the hosts resolved before, as Envoy does.
 func (m *Manager) resolve(ctx context.Context, c *Cluster) {
 	defer c.dns.done()
-	c.stats.UpdateAttempt.Inc()
+	c.info.UpdateAttempt.Inc()
 	var eps []endpoint
 	var addrs [][]netip.Addr
 	for _, ep := range c.endpoints {
 		ips, err := m.lookup(ctx, c.dns.network, ep.host)
 		if err != nil {
-			c.stats.UpdateFailure.Inc()
+			c.info.UpdateFailure.Inc()
 			m.log.Warn("dns resolution failed", "cluster", c.name, "host", ep.host, "error", err)
 			return
 		}
@@ -73,7 +73,7 @@ func (m *Manager) resolve(ctx context.Context, c *Cluster) {
 	} else {
 		c.setResolved(eps, addrs)
 	}
-	c.stats.UpdateSuccess.Inc()
+	c.info.UpdateSuccess.Inc()
 }
 
 func (m *Manager) lookup(ctx context.Context, network, host string) ([]netip.Addr, error) {
@@ -97,7 +97,7 @@ func (c *Cluster) setResolved(eps []endpoint, addrs [][]netip.Addr) {
 		}
 	}
 	if err := c.setEndpoints(flat); err != nil {
-		c.stats.UpdateFailure.Inc()
+		c.info.UpdateFailure.Inc()
 	}
 }
 

@@ -120,7 +120,7 @@ func TestHealthCheckHTTP(t *testing.T) {
 	// A status outside expected_statuses fails the host at once.
 	ups[0].status.Store(503)
 	waitFlags(t, a, "/failed_active_hc")
-	if n := pickCounts(c, 200)[a.Address().String()]; n != 0 || c.Stats().MembershipHealthy.Value() != 1 {
+	if n := pickCounts(c, 200)[a.Address().String()]; n != 0 || c.info.MembershipHealthy.Value() != 1 {
 		t.Errorf("unhealthy host picked %d times", n)
 	}
 	// It comes back after healthy_threshold passes.

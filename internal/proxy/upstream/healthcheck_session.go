@@ -134,9 +134,9 @@ func (k *healthChecker) nextInterval(passed, healthy bool, t transition) time.Du
 	cfg := &k.cfg
 	var d time.Duration
 	switch {
-	case !k.c.stats.Pool.CxTotal.Used() && passed && healthy:
+	case !k.c.carriedTraffic() && passed && healthy:
 		d = cfg.noTrafficHealthy
-	case !k.c.stats.Pool.CxTotal.Used():
+	case !k.c.carriedTraffic():
 		d = cfg.noTraffic
 	case passed && t == pending:
 		d = cfg.healthyEdge

@@ -127,7 +127,7 @@ func TestHealthCheckInterval(t *testing.T) {
 			t.Errorf("no traffic %+v: %v, want %v", tc.args, got, tc.want)
 		}
 	}
-	c.stats.Pool.CxTotal.Inc() // the cluster has had traffic
+	c.Stats().Pool.CxTotal.Inc() // the cluster has had traffic
 	cases = []struct {
 		args args
 		want time.Duration

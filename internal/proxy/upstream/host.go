@@ -75,9 +75,12 @@ type Host struct {
 	cluster  *Cluster
 
 	Stats HostStats
-	h1    *connpool.HTTP1
-	h2    *connpool.HTTP2
-	tcp   *connpool.TCP
+	// The pools are made on first use: most hosts of most clusters a sidecar knows
+	// never see a request from it.
+	h1          atomic.Pointer[connpool.HTTP1]
+	h2          atomic.Pointer[connpool.HTTP2]
+	tcp         atomic.Pointer[connpool.TCP]
+	poolsClosed atomic.Bool
 
 	outlier *outlierHost // nil unless the cluster has outlier detection
 
@@ -98,10 +101,6 @@ func newHost(c *Cluster, addr netip.AddrPort, hostname string, loc Locality) *Ho
 	} else {
 		h.startSlowStart()
 	}
-	o := c.poolOptions(h)
-	h.h1 = connpool.NewHTTP1(o)
-	h.h2 = connpool.NewHTTP2(o)
-	h.tcp = connpool.NewTCP(o)
 	return h
 }
 
@@ -181,18 +180,52 @@ func (h *Host) HashKey() string { return h.Address().String() }
 func (h *Host) Cluster() *Cluster { return h.cluster }
 
 // HTTP1 returns the host's HTTP/1 connection pool.
-func (h *Host) HTTP1() *connpool.HTTP1 { return h.h1 }
+func (h *Host) HTTP1() *connpool.HTTP1 {
+	if p := h.h1.Load(); p != nil {
+		return p
+	}
+	return lazyPool(h, &h.h1, connpool.NewHTTP1, (*connpool.HTTP1).Close)
+}
 
 // HTTP2 returns the host's HTTP/2 connection pool.
-func (h *Host) HTTP2() *connpool.HTTP2 { return h.h2 }
+func (h *Host) HTTP2() *connpool.HTTP2 {
+	if p := h.h2.Load(); p != nil {
+		return p
+	}
+	return lazyPool(h, &h.h2, connpool.NewHTTP2, (*connpool.HTTP2).Close)
+}
 
 // TCP returns the host's plain TCP connector (tcp_proxy).
-func (h *Host) TCP() *connpool.TCP { return h.tcp }
+func (h *Host) TCP() *connpool.TCP {
+	if p := h.tcp.Load(); p != nil {
+		return p
+	}
+	return lazyPool(h, &h.tcp, connpool.NewTCP, nil)
+}
+
+// lazyPool makes a host's pool on first use. A pool made after the host left its
+// cluster is closed at once: the request that picked the host before it left fails
+// over as it would on a closed pool, and no idle connection is kept.
+func lazyPool[P any](h *Host, slot *atomic.Pointer[P], make func(connpool.Options) *P, closePool func(*P)) *P {
+	p := make(h.cluster.poolOptions(h))
+	if !slot.CompareAndSwap(nil, p) {
+		return slot.Load()
+	}
+	if h.poolsClosed.Load() && closePool != nil {
+		closePool(p)
+	}
+	return p
+}
 
 // closePools shuts the host's connection pools.
 func (h *Host) closePools() {
-	h.h1.Close()
-	h.h2.Close()
+	h.poolsClosed.Store(true)
+	if p := h.h1.Load(); p != nil {
+		p.Close()
+	}
+	if p := h.h2.Load(); p != nil {
+		p.Close()
+	}
 }
 
 // dial connects to the host, with TLS when the cluster has a transport socket.

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -33,6 +34,9 @@ type Options struct {
 	// Resolver defaults to net.DefaultResolver.
 	Resolver Resolver
 	Log      *slog.Logger
+	// DeferStats creates a cluster's traffic stats when it first carries traffic
+	// (the bootstrap's deferred_stat_options.enable_deferred_creation_stats).
+	DeferStats bool
 }
 
 // Manager owns the proxy's clusters. Cluster lookups are lock-free; changes are
@@ -44,7 +48,9 @@ type Manager struct {
 
 	mu       sync.Mutex // serialises changes
 	clusters atomic.Pointer[map[string]*Cluster]
-	eds      map[string]*endpointv3.ClusterLoadAssignment // last assignment per EDS service
+	// eds holds the last assignment per EDS service, marshalled: a cluster added or
+	// replaced later starts from it, and bytes are a tenth of the decoded message.
+	eds map[string][]byte
 
 	st managerStats
 }
@@ -63,7 +69,7 @@ func NewManager(opts Options) *Manager {
 		opts.Log = slog.Default()
 	}
 	sc := opts.Stats.Scope("cluster_manager.")
-	m := &Manager{opts: opts, store: opts.Stats, log: opts.Log, eds: map[string]*endpointv3.ClusterLoadAssignment{}}
+	m := &Manager{opts: opts, store: opts.Stats, log: opts.Log, eds: map[string][]byte{}}
 	m.st = managerStats{
 		added: sc.Counter("cluster_added"), modified: sc.Counter("cluster_modified"),
 		removed: sc.Counter("cluster_removed"), updated: sc.Counter("cluster_updated"),
@@ -142,7 +148,7 @@ func (m *Manager) swap(edit func(map[string]*Cluster)) {
 	m.st.active.Set(int64(len(next)))
 }
 
-// initHosts gives a new cluster its first membership.
+// initHosts gives a new cluster its first membership. m.mu is held.
 func (m *Manager) initHosts(ctx context.Context, c *Cluster, old *Cluster) error {
 	cfg := c.config
 	switch c.kind {
@@ -150,9 +156,13 @@ func (m *Manager) initHosts(ctx context.Context, c *Cluster, old *Cluster) error
 		c.origDst = newOrigDst(c, cfg)
 		return c.setHosts(nil)
 	case kindEDS:
-		cla := m.eds[edsName(cfg)]
-		if cla == nil {
+		raw, ok := m.eds[edsName(cfg)] // m.mu is held
+		if !ok {
 			return c.setHosts(nil)
+		}
+		cla := &endpointv3.ClusterLoadAssignment{}
+		if err := proto.Unmarshal(raw, cla); err != nil {
+			return fmt.Errorf("stored assignment %q: %w", edsName(cfg), err)
 		}
 		eps, err := parseEndpoints(cla)
 		if err != nil {
@@ -184,19 +194,29 @@ func (m *Manager) SetEndpoints(cla *endpointv3.ClusterLoadAssignment) error {
 	if err != nil {
 		return fmt.Errorf("cluster load assignment %q: %w", cla.GetClusterName(), err)
 	}
+	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(cla)
+	if err != nil {
+		return fmt.Errorf("cluster load assignment %q: %w", cla.GetClusterName(), err)
+	}
 	m.mu.Lock()
-	m.eds[cla.GetClusterName()] = cla
+	prev, known := m.eds[cla.GetClusterName()]
+	m.eds[cla.GetClusterName()] = raw
 	m.mu.Unlock()
+	if known && bytes.Equal(prev, raw) {
+		// A state-of-the-world push resends every assignment: the clusters already
+		// have this one (clusters made since took it from m.eds).
+		return nil
+	}
 	for _, c := range *m.clusters.Load() {
 		if c.kind == kindEDS && edsName(c.config) == cla.GetClusterName() {
-			c.stats.UpdateAttempt.Inc()
+			c.info.UpdateAttempt.Inc()
 			if err := c.setEndpoints(eps); err != nil {
-				c.stats.UpdateFailure.Inc()
+				c.info.UpdateFailure.Inc()
 				return err
 			}
-			c.stats.UpdateSuccess.Inc()
+			c.info.UpdateSuccess.Inc()
 			if len(eps) == 0 {
-				c.stats.UpdateEmpty.Inc()
+				c.info.UpdateEmpty.Inc()
 			}
 			m.st.updated.Inc()
 		}

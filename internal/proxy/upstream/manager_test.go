@@ -95,7 +95,7 @@ load_assignment:
 	if len(m.Cluster("reviews").Hosts()) != 1 {
 		t.Error("failed lookup dropped the hosts")
 	}
-	if got := m.Cluster("reviews").Stats().UpdateFailure.Value(); got != 1 {
+	if got := m.Cluster("reviews").info.UpdateFailure.Value(); got != 1 {
 		t.Errorf("update_failure = %d", got)
 	}
 }
@@ -143,7 +143,7 @@ endpoints:
 	if counts["10.1.0.2:9080"] != 0 || counts["10.1.0.1:9080"] < 1200 || counts["10.2.0.1:9080"] < 400 {
 		t.Errorf("pick counts %v, want about 1400/600 and none for the unhealthy host", counts)
 	}
-	if got := cl.Stats().MembershipHealthy.Value(); got != 2 {
+	if got := cl.info.MembershipHealthy.Value(); got != 2 {
 		t.Errorf("membership_healthy = %d, want 2", got)
 	}
 	// The same endpoints again keep the host objects (and their pools).
@@ -295,4 +295,83 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestDeferredStats: with deferred stats creation a cluster has its membership and
+// update stats from the start, its traffic stats and breaker open gauges only once it
+// carries traffic; without it, all of them at once, as Envoy.
+func TestDeferredStats(t *testing.T) {
+	names := func(st *stats.Store) map[string]bool {
+		out := map[string]bool{}
+		snap := st.Snapshot()
+		for _, c := range snap.Counters {
+			out[c.Name()] = true
+		}
+		for _, g := range snap.Gauges {
+			out[g.Name()] = true
+		}
+		for _, h := range snap.Histograms {
+			out[h.Name()] = true
+		}
+		return out
+	}
+	for _, deferred := range []bool{true, false} {
+		st := stats.NewStore()
+		m := NewManager(Options{Stats: st, DeferStats: deferred})
+		c := cluster(t, `
+name: c
+type: STATIC
+circuit_breakers: {thresholds: [{max_requests: 1}]}
+load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}`)
+		if _, err := m.AddOrUpdate(context.Background(), c, false); err != nil {
+			t.Fatal(err)
+		}
+		got := names(st)
+		for name, want := range map[string]bool{
+			"cluster.c.membership_total": true, "cluster.c.update_success": true,
+			"cluster.c.upstream_rq_total": !deferred, "cluster.c.upstream_cx_total": !deferred, "cluster.c.upstream_rq_time": !deferred,
+			"cluster.c.circuit_breakers.default.rq_open": !deferred,
+		} {
+			if got[name] != want {
+				t.Errorf("deferred %v: %s present %v, want %v", deferred, name, got[name], want)
+			}
+		}
+		cl := m.Cluster("c")
+		cl.Stats().RqTotal.Inc()
+		if !cl.Breaker(false).Requests.TryAcquire() {
+			t.Fatal("breaker refused its first request")
+		}
+		got = names(st)
+		for _, name := range []string{"cluster.c.upstream_rq_total", "cluster.c.upstream_cx_total", "cluster.c.circuit_breakers.default.rq_open"} {
+			if !got[name] {
+				t.Errorf("deferred %v: %s missing once the cluster carried traffic", deferred, name)
+			}
+		}
+		if v := st.Gauge("cluster.c.circuit_breakers.default.rq_open").Value(); v != 1 {
+			t.Errorf("deferred %v: rq_open %d at the limit, want 1", deferred, v)
+		}
+	}
+}
+
+// TestLazyPools: a host's pools are made on first use; one made after the host left
+// its cluster is closed at once, so it keeps no connection.
+func TestLazyPools(t *testing.T) {
+	m := NewManager(Options{Stats: stats.NewStore()})
+	if _, err := m.AddOrUpdate(context.Background(), cluster(t, `
+name: c
+type: STATIC
+load_assignment: {cluster_name: c, endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: 1}}}}]}]}`), false); err != nil {
+		t.Fatal(err)
+	}
+	h := m.Cluster("c").Hosts()[0]
+	if h.h1.Load() != nil || h.h2.Load() != nil || h.tcp.Load() != nil {
+		t.Fatal("pools made before any use")
+	}
+	if h.HTTP1() != h.HTTP1() {
+		t.Error("two HTTP/1 pools for one host")
+	}
+	h.closePools()
+	if _, err := h.HTTP2().Acquire(context.Background()); err == nil {
+		t.Error("a pool made after the host's pools were closed accepted a request")
+	}
 }

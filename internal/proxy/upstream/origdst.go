@@ -68,8 +68,8 @@ func (c *Cluster) PickOriginal(dst netip.AddrPort) *Host {
 	if oh == nil {
 		oh = &origHost{h: newHost(c, dst, "", Locality{})}
 		o.hosts[dst] = oh
-		c.stats.MembershipTotal.Set(int64(len(o.hosts)))
-		c.stats.MembershipHealthy.Set(int64(len(o.hosts)))
+		c.info.MembershipTotal.Set(int64(len(o.hosts)))
+		c.info.MembershipHealthy.Set(int64(len(o.hosts)))
 	}
 	oh.used = true
 	return oh.h
@@ -91,8 +91,8 @@ func (o *origDstState) cleanup(now time.Time) {
 		}
 		oh.used = false
 	}
-	o.c.stats.MembershipTotal.Set(int64(len(o.hosts)))
-	o.c.stats.MembershipHealthy.Set(int64(len(o.hosts)))
+	o.c.info.MembershipTotal.Set(int64(len(o.hosts)))
+	o.c.info.MembershipHealthy.Set(int64(len(o.hosts)))
 	o.mu.Unlock()
 	for _, h := range gone {
 		h.closePools()

@@ -102,8 +102,8 @@ func TestOutlierConsecutive5xx(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("stats (-want +got):\n%s", d)
 	}
-	if activeEjections(m) != 1 || c.Stats().MembershipHealthy.Value() != 2 {
-		t.Errorf("ejections_active %d, membership_healthy %d", activeEjections(m), c.Stats().MembershipHealthy.Value())
+	if activeEjections(m) != 1 || c.info.MembershipHealthy.Value() != 2 {
+		t.Errorf("ejections_active %d, membership_healthy %d", activeEjections(m), c.info.MembershipHealthy.Value())
 	}
 	if n := pickCounts(c, 300)[bad.Address().String()]; n != 0 {
 		t.Errorf("ejected host picked %d times", n)

@@ -7,8 +7,10 @@ import (
 	"github.com/weftmesh/weft/internal/stats"
 )
 
-// Stats are a cluster's request and membership stats under Envoy's names
-// (cluster.<name>.upstream_rq_total, ...). The connection stats are in Pool.
+// Stats are a cluster's traffic stats under Envoy's names (cluster.<name>.upstream_rq_total,
+// ...; the connection stats are in Pool). With deferred stats creation (the bootstrap's
+// deferred_stat_options, as Envoy's) a cluster creates them when it first carries
+// traffic, so that the many clusters a sidecar never uses cost no stats.
 type Stats struct {
 	Pool *connpool.Stats
 
@@ -40,6 +42,12 @@ type Stats struct {
 	CxProtocolError *stats.Counter
 	RqTime          *stats.Histogram
 
+	scope  stats.Scope
+	byCode atomic.Pointer[[500]atomic.Pointer[stats.Counter]] // upstream_rq_<code> for 100..599
+}
+
+// infoStats are the cluster's membership and update stats, created with it.
+type infoStats struct {
 	MembershipHealthy  *stats.Gauge
 	MembershipDegraded *stats.Gauge
 	MembershipExcluded *stats.Gauge
@@ -51,9 +59,6 @@ type Stats struct {
 	UpdateFailure      *stats.Counter
 	UpdateEmpty        *stats.Counter
 	UpdateNoRebuild    *stats.Counter
-
-	scope  stats.Scope
-	byCode [500]atomic.Pointer[stats.Counter] // upstream_rq_<code> for 100..599
 }
 
 func newStats(scope stats.Scope) *Stats {
@@ -85,6 +90,13 @@ func newStats(scope stats.Scope) *Stats {
 		CxNoneHealthy:      c("upstream_cx_none_healthy"),
 		CxProtocolError:    c("upstream_cx_protocol_error"),
 		RqTime:             scope.Histogram("upstream_rq_time", stats.Milliseconds),
+		scope:              scope,
+	}
+}
+
+func newInfoStats(scope stats.Scope) *infoStats {
+	c := scope.Counter
+	return &infoStats{
 		MembershipHealthy:  scope.Gauge("membership_healthy"),
 		MembershipDegraded: scope.Gauge("membership_degraded"),
 		MembershipExcluded: scope.Gauge("membership_excluded"),
@@ -96,7 +108,6 @@ func newStats(scope stats.Scope) *Stats {
 		UpdateFailure:      c("update_failure"),
 		UpdateEmpty:        c("update_empty"),
 		UpdateNoRebuild:    c("update_no_rebuild"),
-		scope:              scope,
 	}
 }
 
@@ -122,7 +133,12 @@ func (s *Stats) RecordResponse(code int) {
 }
 
 func (s *Stats) codeCounter(code int) *stats.Counter {
-	slot := &s.byCode[code-100]
+	codes := s.byCode.Load()
+	if codes == nil {
+		s.byCode.CompareAndSwap(nil, new([500]atomic.Pointer[stats.Counter]))
+		codes = s.byCode.Load()
+	}
+	slot := &codes[code-100]
 	if c := slot.Load(); c != nil {
 		return c
 	}
