@@ -53,13 +53,12 @@ func (p *HTTP1) Acquire(ctx context.Context) (*Conn, error) {
 		c := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
-		if p.stale(c) {
-			p.mu.Unlock()
-			p.destroy(c, !c.peek.closed())
+		p.mu.Unlock()
+		if stale, remote := p.stale(c); stale {
+			p.destroy(c, !remote)
 			p.mu.Lock()
 			continue
 		}
-		p.mu.Unlock()
 		c.Reused = true
 		return c, nil
 	}
@@ -82,14 +81,26 @@ func (p *HTTP1) AcquireNew(ctx context.Context) (*Conn, error) {
 	return p.connect(ctx)
 }
 
+// peekAfter is how long a connection must have been idle before Acquire checks its
+// socket. A connection released a moment ago cannot have been closed by a peer that
+// was still answering on it, except in a race the check could not win either (the
+// router re-sends what is safe to re-send); under load, connections are reused within
+// microseconds and the check would cost a syscall per request.
+const peekAfter = 100 * time.Microsecond
+
 // stale reports whether an idle connection must not be reused: idle too long, or
-// closed (or sent unexpected bytes) while idle.
-func (p *HTTP1) stale(c *Conn) bool {
-	if p.opts.IdleTimeout > 0 && time.Since(c.idleAt) > p.opts.IdleTimeout {
+// closed (or sent unexpected bytes) while idle; remote says the peer closed it.
+func (p *HTTP1) stale(c *Conn) (stale, remote bool) {
+	idle := time.Since(c.idleAt)
+	if p.opts.IdleTimeout > 0 && idle > p.opts.IdleTimeout {
 		p.opts.Stats().CxIdleTimeout.Inc()
-		return true
+		return true, false
 	}
-	return c.peek.closed()
+	if idle < peekAfter {
+		return false, false
+	}
+	closed := c.peek.closed()
+	return closed, closed
 }
 
 // connect dials a new connection; the caller holds a connection slot.
