@@ -67,6 +67,11 @@ func (e *Entry) VirtualClusterName(req *header.Map) string {
 	return e.rule.vh.VirtualClusterName(req)
 }
 
+// VirtualCluster returns the request's virtual cluster (see VirtualHost.VirtualCluster).
+func (e *Entry) VirtualCluster(req *header.Map) *VirtualCluster {
+	return e.rule.vh.VirtualCluster(req)
+}
+
 // Timeout returns the upstream request timeout: route.timeout, DefaultTimeout when it is
 // unset; zero disables it.
 func (e *Entry) Timeout() time.Duration {

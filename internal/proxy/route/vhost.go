@@ -3,6 +3,7 @@ package route
 import (
 	"errors"
 	"strconv"
+	"sync/atomic"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 
@@ -26,7 +27,8 @@ type VirtualHost struct {
 	table                         *Table
 	rules                         []*rule
 	requireTLS                    tlsRequirement
-	vclusters                     []virtualCluster
+	vclusters                     []*VirtualCluster
+	other                         *VirtualCluster // for requests no virtual cluster matches
 	reqOps, respOps               headerOps
 	filters                       map[string]any
 	retry                         *RetryPolicy
@@ -34,11 +36,18 @@ type VirtualHost struct {
 	includeAttemptCountInResponse bool
 }
 
-// virtualCluster is a compiled VirtualCluster.
-type virtualCluster struct {
+// VirtualCluster is a compiled virtual cluster: requests of a virtual host picked by
+// their headers, for stats (vhost.<vhost>.vcluster.<name>.*).
+type VirtualCluster struct {
 	name    string
 	headers []*HeaderMatcher
+	// Stats is for the router, which keeps the virtual cluster's stats here, made on
+	// first use.
+	Stats atomic.Value
 }
+
+// Name returns the virtual cluster's name.
+func (vc *VirtualCluster) Name() string { return vc.name }
 
 // OtherVirtualCluster is the virtual cluster of a request that matches none of its
 // virtual host's virtual clusters.
@@ -101,7 +110,10 @@ func (vh *VirtualHost) buildParts(v *routev3.VirtualHost, opts Options) error {
 		if err != nil {
 			return at("virtual_clusters["+strconv.Itoa(i)+"].headers", err)
 		}
-		vh.vclusters = append(vh.vclusters, virtualCluster{name: c.GetName(), headers: hs})
+		vh.vclusters = append(vh.vclusters, &VirtualCluster{name: c.GetName(), headers: hs})
+	}
+	if len(vh.vclusters) > 0 {
+		vh.other = &VirtualCluster{name: OtherVirtualCluster}
 	}
 	return nil
 }
@@ -137,15 +149,25 @@ func (vh *VirtualHost) IncludeAttemptCountInResponse() bool {
 // matchers all match the request, OtherVirtualCluster when the virtual host has virtual
 // clusters but none matches, and "" when it has none.
 func (vh *VirtualHost) VirtualClusterName(req *header.Map) string {
-	if vh == nil || len(vh.vclusters) == 0 {
-		return ""
+	if vc := vh.VirtualCluster(req); vc != nil {
+		return vc.name
 	}
-	for i := range vh.vclusters {
-		if matchAll(vh.vclusters[i].headers, req) {
-			return vh.vclusters[i].name
+	return ""
+}
+
+// VirtualCluster returns the request's virtual cluster: the first whose header
+// matchers all match, the "other" one when none does, nil when the virtual host has no
+// virtual clusters.
+func (vh *VirtualHost) VirtualCluster(req *header.Map) *VirtualCluster {
+	if vh == nil || len(vh.vclusters) == 0 {
+		return nil
+	}
+	for _, vc := range vh.vclusters {
+		if matchAll(vc.headers, req) {
+			return vc
 		}
 	}
-	return OtherVirtualCluster
+	return vh.other
 }
 
 // match applies the TLS requirement, then returns the first matching route's entry.

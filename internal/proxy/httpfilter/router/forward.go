@@ -25,11 +25,16 @@ func (r *Router) forward(s *httpfilter.Stream, rt *route.Entry, c *upstream.Clus
 		deadline = start.Add(timeout)
 	}
 	msd := maxStreamDuration(s, rt, start)
+	vc := r.vclusterFor(s, rt)
+	if vc != nil {
+		vc.total.Inc()
+	}
 	fl := forwarding{r: r, s: s, rt: rt, c: c, rs: newRetryState(s, rt, timeout), deadline: deadline, msd: msd}
 	rt.FinalizeRequest(&s.Request, &s.Info)
 	fl.replay = r.wrapBody(s)
 	fl.lbctx, fl.setCookie = r.lbContext(s, rt)
 	fl.run()
+	vc.record(&s.Info, start)
 	r.mirror(s, rt, fl.replay)
 	if fl.replay != nil {
 		s.ReplayBuffer = fl.replay.buf

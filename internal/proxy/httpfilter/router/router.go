@@ -36,6 +36,7 @@ func init() {
 // Router forwards requests upstream. One Router serves every stream of its filter chain.
 type Router struct {
 	clusters        *upstream.Manager
+	store           *stats.Store
 	suppressHeaders bool
 	respectExpected bool
 	st              routerStats
@@ -59,6 +60,7 @@ func New(cfg *routerv3.Router, deps *httpfilter.Deps) *Router {
 	sc := deps.Stats.Scope(deps.StatPrefix)
 	return &Router{
 		clusters:        deps.Clusters,
+		store:           deps.Stats,
 		suppressHeaders: cfg.GetSuppressEnvoyHeaders(),
 		respectExpected: cfg.GetRespectExpectedRqTimeout(),
 		st: routerStats{
