@@ -5,8 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/weftmesh/weft/internal/proxy/connpool"
@@ -186,8 +186,16 @@ func (s *Stream) Upgrade() (io.ReadWriter, error) { return s.w.Upgrade() }
 // SendLocalReply answers the request from the proxy itself: status code, a text/plain
 // body, the response flag and Envoy's response-code details. modify, when not nil,
 // adjusts the headers (the router applies the route's response headers). When the head
-// was already sent the stream is reset instead.
+// was already sent the stream is reset instead. A gRPC call gets the trailers-only
+// answer Envoy converts local replies to (see SendLocalReplyGRPC).
 func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, details string, modify func(*header.Map)) {
+	s.SendLocalReplyGRPC(code, -1, body, flags, details, modify)
+}
+
+// SendLocalReplyGRPC is SendLocalReply with the grpc-status a gRPC call gets: a
+// trailers-only 200 with grpcStatus (when negative, the status code maps to one) and the
+// body as grpc-message. The fault and rate-limit filters set grpcStatus from config.
+func (s *Stream) SendLocalReplyGRPC(code, grpcStatus int, body string, flags streaminfo.Flags, details string, modify func(*header.Map)) {
 	s.Info.AddFlag(flags)
 	if details != "" {
 		s.Info.ResponseCodeDetails = details
@@ -200,7 +208,10 @@ func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, d
 	h := &s.resp
 	h.Reset()
 	if IsGRPC(&s.Request) {
-		s.sendGRPCLocalReply(code, body, modify)
+		if grpcStatus < 0 {
+			grpcStatus = GRPCStatus(code)
+		}
+		s.sendGRPCLocalReply(grpcStatus, body, modify)
 		return
 	}
 	h.Add(header.Status, strconv.Itoa(code))
@@ -222,26 +233,52 @@ func (s *Stream) SendLocalReply(code int, body string, flags streaminfo.Flags, d
 	s.End(nil)
 }
 
-// IsGRPC reports whether a request is a gRPC call (content-type application/grpc...).
+// IsGRPC reports whether a request is a gRPC call: content-type application/grpc or
+// application/grpc+<subtype> (not gRPC-Web), with parameters allowed.
 func IsGRPC(h *header.Map) bool {
 	ct := h.Get("content-type")
-	return len(ct) >= 16 && ct[:16] == "application/grpc"
+	const grpc = "application/grpc"
+	return strings.HasPrefix(ct, grpc) && (len(ct) == len(grpc) || ct[len(grpc)] == '+' || ct[len(grpc)] == ';')
 }
 
 // sendGRPCLocalReply answers a gRPC call as Envoy converts local replies: a trailers-only
-// 200 whose grpc-status is mapped from the HTTP status and grpc-message is the body.
-func (s *Stream) sendGRPCLocalReply(code int, body string, modify func(*header.Map)) {
+// 200 with grpcStatus and the body as grpc-message.
+func (s *Stream) sendGRPCLocalReply(grpcStatus int, body string, modify func(*header.Map)) {
 	h := &s.resp
 	h.Add(header.Status, "200")
 	h.Add("content-type", "application/grpc")
-	h.Add("grpc-status", strconv.Itoa(GRPCStatus(code)))
+	h.Add("grpc-status", strconv.Itoa(grpcStatus))
 	if body != "" {
-		h.Add("grpc-message", url.PathEscape(body))
+		h.Add("grpc-message", grpcMessage(body))
 	}
 	if modify != nil {
 		modify(h)
 	}
 	s.SendHeaders(h, true)
+}
+
+// grpcMessage percent-encodes a grpc-message as the gRPC spec says: bytes outside
+// printable ASCII, and '%'.
+func grpcMessage(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c <= 0x7e && c != '%' {
+			if b != nil {
+				b = append(b, c)
+			}
+			continue
+		}
+		if b == nil {
+			b = append(make([]byte, 0, len(s)+8), s[:i]...)
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // GRPCStatus maps an HTTP status to a gRPC status code as Envoy does.

@@ -188,7 +188,7 @@ func (in *injection) delay(d time.Duration) bool {
 func (in *injection) abort(code, grpc int) {
 	in.count(".aborts_injected", in.f.st.aborts)
 	in.setMetadata()
-	sendReply(in.s, code, grpc, in.set.abort.body, streaminfo.FaultInjected, "fault_filter_abort")
+	in.s.SendLocalReplyGRPC(code, grpc, in.set.abort.body, streaminfo.FaultInjected, "fault_filter_abort", nil)
 }
 
 // count increments a fault counter and, unless disable_downstream_cluster_stats is

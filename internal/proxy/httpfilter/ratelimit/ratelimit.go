@@ -142,7 +142,7 @@ func (f *Filter) DecodeHeaders(s *httpfilter.Stream) httpfilter.Status {
 		return httpfilter.Continue
 	}
 	st.enforced.Inc()
-	sendReply(s, c.status, c.grpcStatus, "local_rate_limited", streaminfo.RateLimited, "local_rate_limited",
+	s.SendLocalReplyGRPC(c.status, c.grpcStatus, "local_rate_limited", streaminfo.RateLimited, "local_rate_limited",
 		func(h *header.Map) { c.finishReply(s, h, b) })
 	return httpfilter.Stop
 }
