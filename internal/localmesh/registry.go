@@ -62,13 +62,5 @@ func targetPort(p ServicePort, pod *podRun) uint32 {
 
 // selects reports whether a service's selector picks a pod's labels.
 func selects(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if labels[k] != v {
-			return false
-		}
-	}
-	return true
+	return len(selector) > 0 && mesh.LabelsMatch(selector, labels)
 }

@@ -165,7 +165,7 @@ func (s *Snapshot) DestinationRule(node *Node, hostname string) *config.Config {
 		}
 		var visible []string
 		for _, h := range ix.drHosts[ns] {
-			if exportedTo(ix.drs[ns][h].exportTo, ns, node.Namespace) {
+			if ExportedTo(ix.drs[ns][h].exportTo, ns, node.Namespace) {
 				visible = append(visible, h)
 			}
 		}
@@ -181,7 +181,7 @@ func (set *drSet) pick(node *Node) *config.Config {
 	for i := range set.selected {
 		c := &set.selected[i]
 		sel := c.Spec.(*networking.DestinationRule).GetWorkloadSelector().GetMatchLabels()
-		if c.Namespace == node.Namespace && labelsMatch(sel, node.Labels) {
+		if c.Namespace == node.Namespace && LabelsMatch(sel, node.Labels) {
 			return c
 		}
 	}
@@ -291,7 +291,7 @@ func (s *Snapshot) Gateways(node *Node) []config.Config {
 	}
 	var out []config.Config
 	for _, c := range s.List(config.Gateway) {
-		if labelsMatch(c.Spec.(*networking.Gateway).GetSelector(), node.Labels) {
+		if LabelsMatch(c.Spec.(*networking.Gateway).GetSelector(), node.Labels) {
 			out = append(out, c)
 		}
 	}

@@ -21,7 +21,7 @@ func (s *Snapshot) SidecarFor(node *Node) *config.Config {
 	ix := s.idx()
 	for _, c := range ix.sidecars[node.Namespace] {
 		sel := c.Spec.(*networking.Sidecar).GetWorkloadSelector().GetLabels()
-		if len(sel) == 0 || labelsMatch(sel, node.Labels) {
+		if len(sel) == 0 || LabelsMatch(sel, node.Labels) {
 			return &c
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 // Visible reports whether a service is visible from namespace, by its exportTo.
 func Visible(svc *Service, namespace string) bool {
-	return exportedTo(svc.ExportTo, svc.Namespace, namespace)
+	return ExportedTo(svc.ExportTo, svc.Namespace, namespace)
 }
 
 // ConfigVisible reports whether a config object is visible from namespace. Only
@@ -29,11 +29,11 @@ func ConfigVisible(c *config.Config, namespace string) bool {
 	case *networking.ServiceEntry:
 		exportTo = spec.GetExportTo()
 	}
-	return exportedTo(exportTo, c.Namespace, namespace)
+	return ExportedTo(exportTo, c.Namespace, namespace)
 }
 
-// exportedTo applies an exportTo list of an object in own to namespace.
-func exportedTo(exportTo []string, own, namespace string) bool {
+// ExportedTo applies an exportTo list of an object in own to namespace.
+func ExportedTo(exportTo []string, own, namespace string) bool {
 	if len(exportTo) == 0 {
 		return true
 	}
@@ -55,9 +55,9 @@ func exportedTo(exportTo []string, own, namespace string) bool {
 	return false
 }
 
-// labelsMatch reports whether every selector label is in labels; an empty selector
+// LabelsMatch reports whether every selector label is in labels; an empty selector
 // matches everything.
-func labelsMatch(selector, labels map[string]string) bool {
+func LabelsMatch(selector, labels map[string]string) bool {
 	for k, v := range selector {
 		if lv, ok := labels[k]; !ok || lv != v {
 			return false

@@ -57,7 +57,7 @@ func (g *gen) endpointsFor(svc *mesh.Service, port uint32, sub *subsetRef) []*me
 		if !ep.Healthy {
 			continue // as Istio, not-ready endpoints are not sent
 		}
-		if sub != nil && !labelsMatch(sub.s.GetLabels(), ep.Labels) {
+		if sub != nil && !mesh.LabelsMatch(sub.s.GetLabels(), ep.Labels) {
 			continue
 		}
 		if svc.Resolution == mesh.ClientSideLB {

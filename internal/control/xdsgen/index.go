@@ -79,12 +79,12 @@ func (g *gen) destinationRule(svc *mesh.Service) *config.Config {
 // is better.
 func (g *gen) drRank(c *config.Config, svc *mesh.Service) int {
 	spec := c.Spec.(*networking.DestinationRule)
-	if !exportedTo(spec.GetExportTo(), c.Namespace, g.node.Namespace) {
+	if !mesh.ExportedTo(spec.GetExportTo(), c.Namespace, g.node.Namespace) {
 		return -1
 	}
 	rank := 0
 	if sel := spec.GetWorkloadSelector().GetMatchLabels(); len(sel) > 0 {
-		if c.Namespace != g.node.Namespace || !labelsMatch(sel, g.node.Labels) {
+		if c.Namespace != g.node.Namespace || !mesh.LabelsMatch(sel, g.node.Labels) {
 			return -1
 		}
 		rank++
@@ -115,7 +115,7 @@ func (g *gen) virtualServices(gateway string) []config.Config {
 	var out []config.Config
 	for _, c := range g.snap.List(config.VirtualService) {
 		spec, ok := c.Spec.(*networking.VirtualService)
-		if !ok || !exportedTo(spec.GetExportTo(), c.Namespace, g.node.Namespace) {
+		if !ok || !mesh.ExportedTo(spec.GetExportTo(), c.Namespace, g.node.Namespace) {
 			continue
 		}
 		if bindsTo(spec.GetGateways(), c.Namespace, gateway) {
@@ -217,7 +217,7 @@ func (g *gen) gateways() []config.Config {
 	var out []config.Config
 	for _, c := range g.snap.List(config.Gateway) {
 		spec, ok := c.Spec.(*networking.Gateway)
-		if ok && len(spec.GetSelector()) > 0 && labelsMatch(spec.GetSelector(), g.node.Labels) {
+		if ok && len(spec.GetSelector()) > 0 && mesh.LabelsMatch(spec.GetSelector(), g.node.Labels) {
 			out = append(out, c)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/weftmesh/weft/internal/control/config"
+	"github.com/weftmesh/weft/internal/control/mesh"
 )
 
 // gatewayListeners returns one listener per port of the Gateway servers that select the
@@ -234,7 +235,7 @@ func (g *gen) bindsHosts(vs config.Config, s server) bool {
 // ingress gateway). Without such a service the port is used as is.
 func (g *gen) gatewayTargetPort(port uint32) uint32 {
 	for _, svc := range g.snap.ServiceList {
-		if len(svc.Selector) == 0 || !labelsMatch(svc.Selector, g.node.Labels) {
+		if len(svc.Selector) == 0 || !mesh.LabelsMatch(svc.Selector, g.node.Labels) {
 			continue
 		}
 		if p, ok := svc.Port(port); ok && p.TargetPort != 0 {

@@ -35,7 +35,7 @@ func (g *gen) inboundPorts() []inboundPort {
 	}
 	for _, svc := range g.snap.ServiceList {
 		for _, p := range svc.Ports {
-			if svc.Namespace == g.node.Namespace && len(svc.Selector) > 0 && labelsMatch(svc.Selector, g.node.Labels) {
+			if svc.Namespace == g.node.Namespace && len(svc.Selector) > 0 && mesh.LabelsMatch(svc.Selector, g.node.Labels) {
 				add(targetOf(p), p.Protocol, svc)
 			}
 			if len(g.node.IPs) == 0 {

@@ -116,40 +116,6 @@ func (g *gen) serviceDomains(svc *mesh.Service, port uint32) []string {
 	return out
 }
 
-// labelsMatch reports whether every selector label is in labels.
-func labelsMatch(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
-
-// exportedTo reports whether config or a service of namespace ns with exportTo is
-// visible from namespace to. Empty exportTo means everywhere.
-func exportedTo(exportTo []string, ns, to string) bool {
-	if len(exportTo) == 0 {
-		return true
-	}
-	for _, e := range exportTo {
-		switch e {
-		case "*":
-			return true
-		case ".":
-			if ns == to {
-				return true
-			}
-		case "~":
-		default:
-			if e == to {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // vipOf returns the service's first usable virtual IP, or "".
 func vipOf(svc *mesh.Service) string {
 	for _, a := range svc.Addresses {

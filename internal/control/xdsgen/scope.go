@@ -38,7 +38,7 @@ func newScope(g *gen) *scope {
 		}
 	}
 	for _, svc := range g.snap.ServiceList {
-		if !exportedTo(svc.ExportTo, svc.Namespace, g.node.Namespace) {
+		if !mesh.ExportedTo(svc.ExportTo, svc.Namespace, g.node.Namespace) {
 			continue
 		}
 		if sc.sidecar != nil && !egressAdmits(egress, svc, g.node.Namespace) {
@@ -66,7 +66,7 @@ func (g *gen) sidecarFor() *config.Config {
 		sel := spec.GetWorkloadSelector().GetLabels()
 		switch {
 		case c.Namespace == g.node.Namespace && len(sel) > 0:
-			if labelsMatch(sel, g.node.Labels) {
+			if mesh.LabelsMatch(sel, g.node.Labels) {
 				return c
 			}
 		case c.Namespace == g.node.Namespace && nsDefault == nil:

@@ -10,6 +10,8 @@ import (
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 	networking "istio.io/api/networking/v1alpha3"
+
+	"github.com/weftmesh/weft/internal/control/mesh"
 )
 
 // applies reports whether an HTTP match can apply to the node's traffic on this
@@ -27,7 +29,7 @@ func (rc *routeCtx) l4Applies(port uint32, gateways []string, sourceLabels map[s
 	if len(gateways) > 0 && !bindsTo(gateways, rc.vs.Namespace, rc.gateway) {
 		return false
 	}
-	if len(sourceLabels) > 0 && !labelsMatch(sourceLabels, rc.g.node.Labels) {
+	if len(sourceLabels) > 0 && !mesh.LabelsMatch(sourceLabels, rc.g.node.Labels) {
 		return false
 	}
 	return sourceNS == "" || sourceNS == rc.g.node.Namespace

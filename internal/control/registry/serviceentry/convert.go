@@ -133,7 +133,7 @@ func convertEndpoints(c config.Config, se *networking.ServiceEntry, host string,
 		case se.WorkloadSelector != nil:
 			for _, w := range wes {
 				we, ok := w.Spec.(*networking.WorkloadEntry)
-				if ok && labelsMatch(se.WorkloadSelector.Labels, we.Labels) {
+				if ok && mesh.LabelsMatch(se.WorkloadSelector.Labels, we.Labels) {
 					out[p.Number] = appendEndpoint(out[p.Number], we, p, w.Namespace, w.Name, td)
 				}
 			}
@@ -199,14 +199,4 @@ func parseLocality(we *networking.WorkloadEntry) mesh.Locality {
 		}
 	}
 	return l
-}
-
-// labelsMatch reports whether every selector label is in labels.
-func labelsMatch(selector, labels map[string]string) bool {
-	for k, v := range selector {
-		if lv, ok := labels[k]; !ok || lv != v {
-			return false
-		}
-	}
-	return true
 }
