@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/weftmesh/weft/internal/proxy"
 	"github.com/weftmesh/weft/internal/proxy/config"
+	"github.com/weftmesh/weft/internal/proxy/probe"
 )
 
 type proxyFlags struct {
@@ -32,6 +36,11 @@ type proxyFlags struct {
 	adminAddr string
 	delta     bool
 	health    string
+	// Identity from the pod's environment when --node-id is not given.
+	proxyType  string
+	domain     string
+	labelsFile string
+	status     string
 }
 
 func newProxyCmd() *cobra.Command {
@@ -41,14 +50,21 @@ func newProxyCmd() *cobra.Command {
 		Short: "Run the data plane (Envoy's role) from an Envoy v3 bootstrap",
 		Long: `Run weft's data plane from an Envoy v3 Bootstrap given as YAML or JSON, like
 "envoy -c bootstrap.yaml". Config weft does not support is a startup error naming the
-field path and its type URL.`,
+field path and its type URL.
+
+With --xds, weft writes the bootstrap itself, as pilot-agent does. Without --node-id
+it takes its identity from the environment the sidecar injector sets: the node ID
+sidecar~$INSTANCE_IP~$POD_NAME.$POD_NAMESPACE~$POD_NAMESPACE.svc.cluster.local, node
+metadata from every ISTIO_META_* variable plus NAME, NAMESPACE, INSTANCE_IPS and
+SERVICE_ACCOUNT, and the workload labels from --labels-file (or ISTIO_METAJSON_LABELS).
+Flags given win over the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProxy(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.configPath, "config-path", "c", "", "path to an Envoy v3 bootstrap (YAML or JSON)")
 	fl.StringVar(&f.configYAML, "config-yaml", "", "an Envoy v3 bootstrap as inline YAML or JSON (merged over --config-path)")
-	fl.IntVar(&f.concurrency, "concurrency", 2, "worker threads (GOMAXPROCS and accept loops per listener)")
+	fl.IntVar(&f.concurrency, "concurrency", 2, "worker threads (GOMAXPROCS and accept loops per listener); 0: as many as the CPUs the process may use")
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: trace, debug, info, warning, error, critical, off")
 	fl.IntVar(&f.drainTimeS, "drain-time-s", 600, "seconds to let connections finish when draining")
 	fl.StringVar(&f.xds, "xds", "", "control plane ADS address (host:port); writes the bootstrap instead of reading one")
@@ -59,6 +75,12 @@ field path and its type URL.`,
 	fl.StringVar(&f.adminAddr, "admin-address", "127.0.0.1:15000", "admin API address with --xds")
 	fl.BoolVar(&f.delta, "delta", false, "use incremental (delta) xDS with --xds")
 	fl.StringVar(&f.health, "health-address", "", "serve Istio's readiness endpoint /healthz/ready there (e.g. :15021)")
+	fl.StringVar(&f.status, "status-address", "",
+		"serve pilot-agent's status port there (e.g. :15020): /healthz/ready, /stats/prometheus, and the app probes of "+probe.EnvName)
+	fl.StringVar(&f.proxyType, "type", "sidecar", "node type of an ID built from the environment with --xds: sidecar or router")
+	fl.StringVar(&f.domain, "domain", "", "DNS domain of an ID built from the environment (default POD_NAMESPACE.svc.cluster.local)")
+	fl.StringVar(&f.labelsFile, "labels-file", proxy.PodLabelsFile,
+		"the pod's labels as the downward API writes them, read with --xds and no --node-id when it exists")
 	return cmd
 }
 
@@ -72,10 +94,19 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 	if err != nil {
 		return err
 	}
-	p, err := proxy.New(ctx, b, proxy.Options{
+	opts := proxy.Options{
 		Concurrency: f.concurrency, DrainTime: time.Duration(f.drainTimeS) * time.Second, Log: log, LogLevel: level,
-		Version: Version, ConfigPath: f.configPath, HealthAddress: f.health,
-	})
+		Version: Version, ConfigPath: f.configPath, HealthAddress: f.health, StatusAddress: f.status,
+		PodIP: os.Getenv(proxy.EnvInstanceIP),
+	}
+	if opts.Concurrency == 0 {
+		// Istio's concurrency 0: as many workers as CPUs the container may use.
+		opts.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if opts.AppProbers, err = appProbers(os.LookupEnv); err != nil {
+		return err
+	}
+	p, err := proxy.New(ctx, b, opts)
 	if err != nil {
 		return err
 	}
@@ -95,11 +126,11 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 // loadBootstrap reads --config-path and merges --config-yaml over it, as Envoy does.
 func loadBootstrap(f proxyFlags) (*bootstrapv3.Bootstrap, error) {
 	if f.xds != "" {
-		if f.nodeID == "" {
-			return nil, fmt.Errorf("--node-id is required with --xds")
+		o, err := agentOptions(f, os.Environ(), os.ReadFile)
+		if err != nil {
+			return nil, err
 		}
-		return proxy.AgentBootstrap(proxy.AgentOptions{XDS: f.xds, NodeID: f.nodeID, Cluster: f.cluster,
-			Metadata: f.metadata, Labels: f.labels, AdminAddress: f.adminAddr, Delta: f.delta})
+		return proxy.AgentBootstrap(o)
 	}
 	if f.configPath == "" && f.configYAML == "" {
 		return nil, fmt.Errorf("one of --config-path (-c), --config-yaml or --xds is required")
@@ -128,6 +159,36 @@ func loadBootstrap(f proxyFlags) (*bootstrapv3.Bootstrap, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// agentOptions are the bootstrap settings of --xds: the flags, completed from the
+// pod's environment and labels file when --node-id is not given.
+func agentOptions(f proxyFlags, environ []string, readFile func(string) ([]byte, error)) (proxy.AgentOptions, error) {
+	o := proxy.AgentOptions{XDS: f.xds, NodeID: f.nodeID, Cluster: f.cluster, Metadata: f.metadata, Labels: f.labels,
+		AdminAddress: f.adminAddr, Delta: f.delta, Type: f.proxyType, Domain: f.domain}
+	if o.NodeID != "" {
+		return o, nil
+	}
+	var labels []byte
+	if f.labelsFile != "" && len(f.labels) == 0 {
+		data, err := readFile(f.labelsFile)
+		switch {
+		case err == nil:
+			labels = data
+		case !errors.Is(err, fs.ErrNotExist):
+			return o, fmt.Errorf("--labels-file: %w", err)
+		}
+	}
+	return proxy.AgentFromEnv(o, environ, labels)
+}
+
+// appProbers reads the application probes the injector moved to the status port.
+func appProbers(lookupEnv func(string) (string, bool)) (probe.Set, error) {
+	v, ok := lookupEnv(probe.EnvName)
+	if !ok || strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	return probe.Parse([]byte(v))
 }
 
 // setLevel maps Envoy's log level names onto slog levels.

@@ -27,6 +27,11 @@ type AgentOptions struct {
 	AdminAddress string
 	// Delta selects incremental xDS.
 	Delta bool
+	// Type is the node type of an ID built from the environment: "sidecar"
+	// (default) or "router". Domain is its DNS domain (default
+	// "<POD_NAMESPACE>.svc.cluster.local").
+	Type   string
+	Domain string
 }
 
 // AgentBootstrap builds the bootstrap of a control-plane-driven proxy: the node,

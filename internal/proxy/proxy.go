@@ -18,6 +18,7 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/admin"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/listener"
+	"github.com/weftmesh/weft/internal/proxy/probe"
 	"github.com/weftmesh/weft/internal/proxy/route"
 	wruntime "github.com/weftmesh/weft/internal/proxy/runtime"
 	"github.com/weftmesh/weft/internal/proxy/secret"
@@ -51,6 +52,13 @@ type Options struct {
 	ConfigPath string
 	// HealthAddress, when set, serves Istio's /healthz/ready there (":15021").
 	HealthAddress string
+	// StatusAddress, when set, serves pilot-agent's status port there (":15020"):
+	// /healthz/ready, /stats/prometheus and the AppProbers at /app-health/.
+	StatusAddress string
+	// AppProbers are the pod's application probes the injector moved to the status
+	// port; PodIP is where they go when they name no host.
+	AppProbers probe.Set
+	PodIP      string
 }
 
 // Proxy is a running data plane.
@@ -75,6 +83,7 @@ type Proxy struct {
 	server       *serverStats
 	adminLn      net.Listener
 	healthLn     net.Listener
+	statusLn     net.Listener
 	healthFailed atomic.Bool
 	quit         chan struct{}
 	quitOnce     sync.Once
@@ -146,13 +155,25 @@ func (p *Proxy) startAdmin(ctx context.Context) error {
 		ConfigPath: p.opts.ConfigPath, DrainTime: p.opts.DrainTime, HealthCheckFailed: &p.healthFailed,
 		State: p.state, Drain: p.drain, Quit: p.Quit,
 	})
-	if p.opts.HealthAddress != "" {
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", p.opts.HealthAddress)
-		if err != nil {
-			return fmt.Errorf("health address: %w", err)
+	err := p.listen(ctx, a)
+	if err != nil {
+		for _, ln := range []net.Listener{p.healthLn, p.statusLn, p.adminLn} {
+			if ln != nil {
+				ln.Close()
+			}
 		}
-		p.healthLn = ln
+	}
+	return err
+}
+
+// listen opens the health, status and admin listeners that are configured.
+func (p *Proxy) listen(ctx context.Context, a *bootstrapv3.Admin) error {
+	var err error
+	if p.healthLn, err = listenOptional(ctx, p.opts.HealthAddress); err != nil {
+		return fmt.Errorf("health address: %w", err)
+	}
+	if p.statusLn, err = listenOptional(ctx, p.opts.StatusAddress); err != nil {
+		return fmt.Errorf("status address: %w", err)
 	}
 	if a.GetAddress() == nil {
 		return nil
@@ -161,13 +182,27 @@ func (p *Proxy) startAdmin(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admin.address: %w", err)
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr.String())
-	if err != nil {
+	if p.adminLn, err = listenOptional(ctx, addr.String()); err != nil {
 		return fmt.Errorf("admin.address: %w", err)
 	}
-	p.adminLn = ln
 	return nil
+}
+
+// listenOptional listens on addr, or returns nil when addr is empty.
+func listenOptional(ctx context.Context, addr string) (net.Listener, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	var lc net.ListenConfig
+	return lc.Listen(ctx, "tcp", addr)
+}
+
+// StatusAddress returns the status listener's address, or "" when there is none.
+func (p *Proxy) StatusAddress() string {
+	if p.statusLn == nil {
+		return ""
+	}
+	return p.statusLn.Addr().String()
 }
 
 // AdminAddress returns the admin listener's address, or "" when there is none.
@@ -250,6 +285,9 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}
 	if p.healthLn != nil {
 		go p.healthServer(ctx, p.healthLn)
+	}
+	if p.statusLn != nil {
+		go p.statusServer(ctx, p.statusLn)
 	}
 	select {
 	case <-ctx.Done():
