@@ -11,7 +11,9 @@ vet:
 
 # test runs vet and the whole suite under the race detector. The end-to-end tests that
 # need network namespaces and iptables run as root (CI is root); elsewhere set
-# WEFT_SKIP_PRIVILEGED=1 to skip them explicitly.
+# WEFT_SKIP_PRIVILEGED=1 to skip them explicitly. The Kubernetes tests need the
+# binaries hack/kube/build.sh builds (.ci/run builds them); elsewhere set
+# WEFT_SKIP_KUBE=1 to skip them explicitly.
 # It ends with the benchmark harness in quick mode, so that the harness never rots (it
 # checks that every scenario ran and produced numbers, not that they are good).
 test: vet
