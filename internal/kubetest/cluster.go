@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+	certutil "k8s.io/client-go/util/cert"
 )
 
 // Cluster is a running etcd, kube-apiserver and kube-controller-manager.
@@ -124,6 +125,13 @@ func startOnce(ctx context.Context, bin, dir string, o options) (c *Cluster, err
 	if _, err := c.createNode(ctx, c.Node, nil); err != nil {
 		return c, err
 	}
+	// A child that could not bind its port may have exited while another program
+	// answered in its place.
+	for _, p := range c.procs {
+		if err := p.exited(); err != nil {
+			return c, portTaken(p, err)
+		}
+	}
 	return c, nil
 }
 
@@ -142,7 +150,7 @@ func (c *Cluster) startEtcd(ctx context.Context, bin string, clientPort, peerPor
 		return err
 	}
 	c.procs = append(c.procs, p)
-	err = waitReady(ctx, p, func(ctx context.Context) error { return httpOK(ctx, client+"/health") })
+	err = waitReady(ctx, p, func(ctx context.Context) error { return httpOK(ctx, http.DefaultClient, client+"/health") })
 	return portTaken(p, err)
 }
 
@@ -177,38 +185,55 @@ func (c *Cluster) startAPIServer(ctx context.Context, bin string, port, etcdPort
 	c.procs = append(c.procs, p)
 	host := "https://127.0.0.1:" + strconv.Itoa(port)
 	err = waitReady(ctx, p, func(ctx context.Context) error {
-		if err := c.connect(host, creds); err != nil {
+		// Read the certificate on every try: kube-apiserver writes it while starting,
+		// and an early read may find the file empty or half written.
+		cfg, err := restConfig(host, creds)
+		if err != nil {
 			return err
 		}
-		return c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+		client, err := rest.HTTPClientFor(cfg)
+		if err != nil {
+			return err
+		}
+		if err := httpOK(ctx, client, host+"/readyz"); err != nil {
+			return err
+		}
+		return c.connect(cfg)
 	})
 	return portTaken(p, err)
 }
 
-// connect makes the clients, once the API server has written its serving certificate.
-func (c *Cluster) connect(host string, creds credentials) error {
-	if c.Client != nil {
-		return nil
-	}
+// restConfig reaches the API server at host as the admin, trusting the serving
+// certificate kube-apiserver has written.
+func restConfig(host string, creds credentials) (*rest.Config, error) {
 	ca, err := os.ReadFile(filepath.Join(creds.certDir, "apiserver.crt"))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Config = &rest.Config{
+	if _, err := certutil.ParseCertsPEM(ca); err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	return &rest.Config{
 		Host:            host,
 		BearerToken:     creds.token,
 		TLSClientConfig: rest.TLSClientConfig{CAData: ca},
 		QPS:             1000,
 		Burst:           2000,
-	}
+	}, nil
+}
+
+// connect makes the clients and the kubeconfig file for cfg.
+func (c *Cluster) connect(cfg *rest.Config) error {
+	c.Config = cfg
 	c.Kubeconfig = filepath.Join(c.dir, "kubeconfig")
-	if err := writeKubeconfig(c.Kubeconfig, c.Config); err != nil {
+	if err := writeKubeconfig(c.Kubeconfig, cfg); err != nil {
 		return err
 	}
-	if c.Client, err = kubernetes.NewForConfig(c.Config); err != nil {
+	var err error
+	if c.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 		return err
 	}
-	if c.Dynamic, err = dynamic.NewForConfig(c.Config); err != nil {
+	if c.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
 		return err
 	}
 	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.Client.Discovery()))
@@ -260,12 +285,12 @@ func (c *Cluster) stop() {
 	}
 }
 
-func httpOK(ctx context.Context, url string) error {
+func httpOK(ctx context.Context, client *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

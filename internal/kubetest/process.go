@@ -5,10 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -109,16 +112,25 @@ func portTaken(p *process, err error) error {
 	return err
 }
 
-// freePorts returns n loopback ports that were free a moment ago.
+// freePorts returns n loopback ports that were free a moment ago. They come from below
+// Linux's ephemeral range (32768-60999), which outgoing connections and listeners on
+// port 0 draw from, so that no other program takes one before the child binds it.
 func freePorts(n int) ([]int, error) {
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
+	for try := 0; len(ports) < n; try++ {
+		if try == 1000 {
+			return nil, errors.New("no free loopback port between 20000 and 32767")
 		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port := 20000 + rand.IntN(32768-20000)
+		if slices.Contains(ports, port) {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports = append(ports, port)
 	}
 	return ports, nil
 }
