@@ -2,16 +2,19 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weftmesh/weft/internal/control"
 	"github.com/weftmesh/weft/internal/control/config"
 	"github.com/weftmesh/weft/internal/control/config/file"
+	"github.com/weftmesh/weft/internal/control/mesh"
 	"github.com/weftmesh/weft/internal/control/registry"
 	"github.com/weftmesh/weft/internal/control/registry/serviceentry"
 )
@@ -22,6 +25,7 @@ type controlFlags struct {
 	monAddr    string
 	meshConfig string
 	logLevel   string
+	kube       kubeFlags
 }
 
 func newControlCmd() *cobra.Command {
@@ -33,22 +37,28 @@ func newControlCmd() *cobra.Command {
 ServiceEntry, WorkloadEntry, Sidecar, ...) from a directory, watched for changes; take
 services and endpoints from its ServiceEntries and WorkloadEntries; serve ADS (state of
 the world and delta) on --xds-address, and /metrics and /debug/* (syncz, adsz, configz,
-registryz, config_dump) on --monitoring-address.`,
+registryz, config_dump) on --monitoring-address.
+
+With --kubeconfig or --kube (automatic in a pod when --config-dir is not given), also
+serve the mesh of a Kubernetes cluster: Services, EndpointSlices, Pods, Nodes and
+Namespaces, and the Istio CRDs, watched with informers. With both, objects in
+--config-dir take precedence over cluster objects of the same kind, namespace and name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runControl(cmd.Context(), f, nil) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.configDir, "config-dir", "", "directory of Istio YAML, read recursively and watched (required)")
+	fl.StringVar(&f.configDir, "config-dir", "", "directory of Istio YAML, read recursively and watched")
 	fl.StringVar(&f.xdsAddr, "xds-address", "127.0.0.1:15010", "address of the ADS server (plaintext gRPC)")
 	fl.StringVar(&f.monAddr, "monitoring-address", ":15014", "address of /metrics and the /debug endpoints")
 	fl.StringVar(&f.meshConfig, "mesh-config", "", "Istio MeshConfig YAML (rootNamespace, trustDomain, outboundTrafficPolicy, connectTimeout)")
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: debug, info, warning, error")
-	_ = cmd.MarkFlagRequired("config-dir")
+	addKubeFlags(fl, &f.kube)
 	return cmd
 }
 
-// runControl wires the file store and the ServiceEntry registry to a control plane and
-// serves until ctx ends. started, when not nil, learns the bound addresses.
+// runControl wires the sources (the file store and its ServiceEntry registry, the
+// cluster's) to a control plane and serves until ctx ends. started, when not nil,
+// learns the bound addresses.
 func runControl(ctx context.Context, f controlFlags, started func(xds, monitoring net.Addr)) error {
 	level := new(slog.LevelVar)
 	if err := setLevel(level, f.logLevel); err != nil {
@@ -59,9 +69,11 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 	if err != nil {
 		return fmt.Errorf("--mesh-config: %w", err)
 	}
-	store := file.New(f.configDir, file.WithLogger(log))
-	reg := serviceentry.New(store, serviceentry.WithTrustDomain(mc.TrustDomain), serviceentry.WithLogger(log))
-	srv, err := control.New(control.Options{Stores: []config.Store{store}, Registries: []registry.Registry{reg},
+	src, err := controlSources(f, mc, log)
+	if err != nil {
+		return err
+	}
+	srv, err := control.New(control.Options{Stores: src.stores, Registries: src.registries,
 		Mesh: mc, Log: log, Version: Version})
 	if err != nil {
 		return err
@@ -75,11 +87,69 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 		_ = xl.Close()
 		return fmt.Errorf("--monitoring-address: %w", err)
 	}
+	// The jobs (the status writer) run beside the server and stop with it.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, job := range src.jobs {
+		wg.Go(func() {
+			if err := job(ctx); err != nil {
+				log.Error("weft control", "error", err)
+			}
+		})
+	}
 	return srv.Serve(ctx, xl, ml, func() {
 		log.Info("weft control started", "xds", xl.Addr(), "monitoring", ml.Addr(), "config-dir", f.configDir,
-			"rejected", len(store.Errors()))
+			"kubernetes", src.kube, "rejected", src.rejected())
 		if started != nil {
 			started(xl.Addr(), ml.Addr())
 		}
 	})
+}
+
+// sources are what a control plane serves, and the jobs that run beside it.
+type sources struct {
+	stores     []config.Store
+	registries []registry.Registry
+	jobs       []func(context.Context) error
+	// kube says whether the cluster is a source; rejected counts rejected objects.
+	kube     bool
+	rejected func() int
+}
+
+// controlSources makes the file sources (with --config-dir) and the cluster's (with
+// Kubernetes enabled); files come first, so their objects win over the cluster's.
+func controlSources(f controlFlags, mc mesh.MeshConfig, log *slog.Logger) (*sources, error) {
+	kube := f.kube.enabled(f.configDir != "")
+	if f.configDir == "" && !kube {
+		return nil, errors.New("nothing to serve: give --config-dir DIR, --kubeconfig PATH or --kube")
+	}
+	src := &sources{kube: kube}
+	var counts []func() int
+	if f.configDir != "" {
+		store := file.New(f.configDir, file.WithLogger(log))
+		src.stores = append(src.stores, store)
+		src.registries = append(src.registries,
+			serviceentry.New(store, serviceentry.WithTrustDomain(mc.TrustDomain), serviceentry.WithLogger(log)))
+		counts = append(counts, func() int { return len(store.Errors()) })
+	}
+	if kube {
+		ks, err := kubeSources(f.kube, mc, log)
+		if err != nil {
+			return nil, err
+		}
+		src.stores = append(src.stores, ks.stores...)
+		src.registries = append(ks.registries, src.registries...)
+		src.jobs = append(src.jobs, ks.jobs...)
+		counts = append(counts, ks.rejected)
+	}
+	src.rejected = func() int {
+		n := 0
+		for _, c := range counts {
+			n += c()
+		}
+		return n
+	}
+	return src, nil
 }
