@@ -26,6 +26,7 @@ type controlFlags struct {
 	meshConfig string
 	logLevel   string
 	kube       kubeFlags
+	webhook    webhookFlags
 }
 
 func newControlCmd() *cobra.Command {
@@ -42,7 +43,11 @@ registryz, config_dump) on --monitoring-address.
 With --kubeconfig or --kube (automatic in a pod when --config-dir is not given), also
 serve the mesh of a Kubernetes cluster: Services, EndpointSlices, Pods, Nodes and
 Namespaces, and the Istio CRDs, watched with informers. With both, objects in
---config-dir take precedence over cluster objects of the same kind, namespace and name.`,
+--config-dir take precedence over cluster objects of the same kind, namespace and name.
+
+With --webhook-address (:15017), also serve the sidecar injection webhook
+(AdmissionReview v1 at /inject) over TLS, with a certificate from the control plane's
+CA, whose root --ca-dir keeps (see docs/kubernetes.md, "Sidecar injection").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runControl(cmd.Context(), f, nil) },
 	}
@@ -53,6 +58,7 @@ Namespaces, and the Istio CRDs, watched with informers. With both, objects in
 	fl.StringVar(&f.meshConfig, "mesh-config", "", "Istio MeshConfig YAML (rootNamespace, trustDomain, outboundTrafficPolicy, connectTimeout)")
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: debug, info, warning, error")
 	addKubeFlags(fl, &f.kube)
+	addWebhookFlags(fl, &f.webhook)
 	return cmd
 }
 
@@ -87,7 +93,15 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 		_ = xl.Close()
 		return fmt.Errorf("--monitoring-address: %w", err)
 	}
-	// The jobs (the status writer) run beside the server and stop with it.
+	webhookJob, err := f.webhook.job(log)
+	if err != nil {
+		_, _ = xl.Close(), ml.Close()
+		return err
+	}
+	if webhookJob != nil {
+		src.jobs = append(src.jobs, webhookJob)
+	}
+	// The jobs (the status writer, the webhook) run beside the server and stop with it.
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()

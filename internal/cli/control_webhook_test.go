@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// TestControlWebhook: weft control's --webhook-address serves the injection webhook
+// over TLS with a certificate from the root kept in --ca-dir.
+func TestControlWebhook(t *testing.T) {
+	dir := t.TempDir()
+	f := webhookFlags{hosts: []string{"127.0.0.1"}, caDir: dir}
+	if job, err := f.job(slog.New(slog.DiscardHandler)); job != nil || err != nil {
+		t.Fatalf("job without a listener address: %v, %v", job != nil, err)
+	}
+	f.addr = "127.0.0.1:0"
+	root, err := loadOrCreateCA(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadOrCreateCA(dir)
+	if err != nil || !bytes.Equal(again.RootPEM(), root.RootPEM()) {
+		t.Fatalf("the root in --ca-dir is not kept: %v", err)
+	}
+	rootPEM, _ := os.ReadFile(filepath.Join(dir, "root-cert.pem"))
+
+	// job listens before it returns; find the address from the log line.
+	var logs bytes.Buffer
+	job, err := f.job(slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := between(logs.String(), "address=", " ")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- job(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(rootPEM)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer client.CloseIdleConnections()
+	body, _ := json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "1", Kind: metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+			Namespace: "default", Operation: admissionv1.Create,
+			Object: runtime.RawExtension{Raw: []byte(`{"metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"a"}]}}`)}},
+	})
+	resp, err := client.Post("https://"+addr+"/inject", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out admissionv1.AdmissionReview
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Response.Allowed || len(out.Response.Patch) == 0 {
+		t.Errorf("response %+v, %v", out.Response, err)
+	}
+}
+
+func between(s, start, end string) string {
+	_, rest, _ := strings.Cut(s, start)
+	v, _, _ := strings.Cut(rest, end)
+	return v
+}
