@@ -6,9 +6,9 @@
 //	go run ./bench <scenario>... [--quick] [--reps N] [--out DIR]
 //	go run ./bench all --quick
 //
-// Scenarios follow issue 6: latency, throughput, resources, spread, http2 and
-// configsize run now; xds-memory and controlplane need weft control (issue 4) and
-// say so. Every figure that matters is a ratio against a baseline measured in the same
+// Scenarios follow issue 6: latency, throughput, resources, spread, http2,
+// configsize, profile and xds-memory (weft control and weft sidecars over ADS) run
+// now; controlplane says what it still needs. Every figure that matters is a ratio against a baseline measured in the same
 // run, repeated (median shown), and every report names the machine it ran on.
 //
 // The harness installs the tools it needs (apt and go install) and never reports a

@@ -28,6 +28,11 @@ type proc struct {
 // start runs bin with args, pinned to cpus with taskset when cpus is not empty, with
 // its output in <work>/<name>.log. The process is stopped when the scenario ends.
 func (e *env) start(ctx context.Context, name, cpus, bin string, args ...string) (*proc, error) {
+	return e.startEnv(ctx, name, cpus, nil, bin, args...)
+}
+
+// startEnv is start with environ (KEY=value) added to the harness's environment.
+func (e *env) startEnv(ctx context.Context, name, cpus string, environ []string, bin string, args ...string) (*proc, error) {
 	if cpus != "" {
 		ts, err := e.tool(ctx, "taskset")
 		if err != nil {
@@ -43,6 +48,9 @@ func (e *env) start(ctx context.Context, name, cpus, bin string, args ...string)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if len(environ) > 0 {
+		cmd.Env = append(os.Environ(), environ...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()

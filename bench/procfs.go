@@ -17,6 +17,7 @@ type usage struct {
 	cpu  time.Duration
 	rss  int64 // bytes
 	anon int64 // bytes of rss that are anonymous memory, not the binary's pages
+	file int64 // bytes of rss that are file pages: the binary and what it maps
 }
 
 // treeUsage sums usage over pid and every process below it.
@@ -55,8 +56,8 @@ func procCPU(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
-// procMem reads VmRSS and RssAnon of one process, in bytes. The rest of VmRSS is
-// file pages (the binary) and shared memory.
+// procMem reads VmRSS, RssAnon and RssFile of one process, in bytes. The rest of
+// VmRSS is shared memory.
 func procMem(pid int) (usage, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -66,17 +67,20 @@ func procMem(pid int) (usage, error) {
 	found := false
 	for _, l := range strings.Split(string(b), "\n") {
 		k, v, ok := strings.Cut(l, ":")
-		if !ok || (k != "VmRSS" && k != "RssAnon") {
+		if !ok || (k != "VmRSS" && k != "RssAnon" && k != "RssFile") {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
 			return u, fmt.Errorf("/proc/%d/status %s: %w", pid, k, err)
 		}
-		if k == "VmRSS" {
+		switch k {
+		case "VmRSS":
 			u.rss, found = kb<<10, true
-		} else {
+		case "RssAnon":
 			u.anon = kb << 10
+		default:
+			u.file = kb << 10
 		}
 	}
 	if !found {

@@ -64,7 +64,7 @@ func (e *env) profileConfig(ctx context.Context, rep *report) error {
 	if e.quick {
 		pt.Clusters = 100
 	}
-	p, _, err := e.startSized(ctx, "profile-config", pt)
+	p, _, err := e.startSized(ctx, "profile-config", pt, false)
 	if err != nil {
 		return err
 	}

@@ -67,16 +67,17 @@ func (e *env) startWeft(ctx context.Context, s proxySpec, dir string) (*proc, er
 	if err := os.WriteFile(cfg, []byte(weftBootstrap(admin, prof, s.hops)), 0o644); err != nil {
 		return nil, fmt.Errorf("weft bootstrap: %w", err)
 	}
-	p, err := e.runWeft(ctx, s.name, s.cpus, cfg, admin, s.workers)
+	p, err := e.runWeft(ctx, s.name, s.cpus, cfg, admin, s.workers, nil)
 	if p != nil {
 		p.profile = prof
 	}
 	return p, err
 }
 
-// runWeft starts weft on a bootstrap file and waits for its admin /ready.
-func (e *env) runWeft(ctx context.Context, name, cpus, cfg string, admin, workers int) (*proc, error) {
-	p, err := e.start(ctx, name, cpus, e.weft, "proxy", "-c", cfg,
+// runWeft starts weft on a bootstrap file, with environ added to its environment, and
+// waits for its admin /ready.
+func (e *env) runWeft(ctx context.Context, name, cpus, cfg string, admin, workers int, environ []string) (*proc, error) {
+	p, err := e.startEnv(ctx, name, cpus, environ, e.weft, "proxy", "-c", cfg,
 		"--concurrency", strconv.Itoa(workers), "--log-level", "warning", "--drain-time-s", "1")
 	if err != nil {
 		return nil, err

@@ -31,7 +31,7 @@ var scenarios = []scenario{
 	{name: "http2", summary: "5: HTTP/2 with h2load and unary gRPC with ghz, vs nginx", run: runHTTP2},
 	{name: "configsize", summary: "6 (static): memory vs clusters x endpoints in a bootstrap file", run: runConfigSize},
 	{name: "profile", summary: "CPU and allocation profiles of one weft hop at full load (issue 6's note)", run: runProfile},
-	{name: "xds-memory", summary: "6: memory vs config size over xDS, with Sidecar scoping", needs: errNeedsControl},
+	{name: "xds-memory", summary: "6: memory vs config size over xDS, with Sidecar scoping, and the control plane's", run: runXDSMemory},
 	{name: "controlplane", summary: "7: control plane at scale: convergence, RSS, CPU, bytes pushed", needs: errNeedsControl},
 }
 
