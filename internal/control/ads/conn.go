@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unique"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -21,16 +22,23 @@ import (
 	"github.com/weftmesh/weft/internal/control/mesh"
 )
 
+// resourceName is a resource name, interned. Every node holds the names of most of the
+// mesh's clusters, endpoints and routes, for as long as it is connected: as strings of
+// their own they were most of the server's heap (issue 4's scale benchmark).
+type resourceName = unique.Handle[string]
+
+func internName(s string) resourceName { return unique.Make(s) }
+
 // watch is one connection's subscription to a type URL and what the node holds of it.
 // Only the connection's goroutine writes it, holding connection.mu; others read it
 // under connection.mu.
 type watch struct {
 	typeURL  string
 	wildcard bool
-	names    map[string]struct{}
+	names    map[resourceName]struct{}
 	// sent holds a hash of each resource the node has: what it was last sent or, after
 	// a delta reconnect, what it says it has.
-	sent map[string]uint64
+	sent map[resourceName]uint64
 
 	sentVersion, sentNonce   string
 	sentTime                 time.Time
@@ -46,16 +54,26 @@ type nackState struct {
 }
 
 func newWatch(typeURL string) *watch {
-	return &watch{typeURL: typeURL, names: map[string]struct{}{}, sent: map[string]uint64{}}
+	return &watch{typeURL: typeURL, names: map[resourceName]struct{}{}, sent: map[resourceName]uint64{}}
 }
 
 // selects reports whether the watch covers a resource name.
-func (w *watch) selects(name string) bool {
+func (w *watch) selects(name resourceName) bool {
 	if w.wildcard {
 		return true
 	}
 	_, ok := w.names[name]
 	return ok
+}
+
+// nameList returns the names the watch subscribes to, sorted.
+func (w *watch) nameList() []string {
+	out := make([]string, 0, len(w.names))
+	for n := range w.names {
+		out = append(out, n.Value())
+	}
+	slices.Sort(out)
+	return out
 }
 
 // pushRequest is a push queued for a connection. Queued pushes merge.

@@ -130,7 +130,7 @@ func (c *connection) configDump(snap *mesh.Snapshot) (*adminv3.ConfigDump, error
 		}
 		held := rs[:0]
 		for _, e := range rs {
-			if _, ok := w.sent[e.name]; ok {
+			if _, ok := w.sent[e.key]; ok {
 				held = append(held, e)
 			}
 		}

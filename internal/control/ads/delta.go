@@ -18,7 +18,7 @@ func (c *connection) handleDelta(r *discoveryv3.DeltaDiscoveryRequest) error {
 		// LDS and CDS without names are wildcard, the legacy form.
 		w.wildcard = fullStateType(t) && len(r.GetResourceNamesSubscribe()) == 0
 		for n, v := range r.GetInitialResourceVersions() {
-			w.sent[n] = parseVersion(v)
+			w.sent[internName(n)] = parseVersion(v)
 		}
 		c.addWatch(w)
 	}
@@ -51,8 +51,9 @@ func (c *connection) applyDelta(w *watch, sub, unsub []string) (added []string, 
 			w.wildcard = true
 			continue
 		}
-		if _, ok := w.names[n]; !ok {
-			w.names[n] = struct{}{}
+		k := internName(n)
+		if _, ok := w.names[k]; !ok {
+			w.names[k] = struct{}{}
 			added = append(added, n)
 		}
 	}
@@ -66,9 +67,10 @@ func (c *connection) applyDelta(w *watch, sub, unsub []string) (added []string, 
 			}
 			continue
 		}
-		delete(w.names, n)
+		k := internName(n)
+		delete(w.names, k)
 		if !w.wildcard {
-			delete(w.sent, n)
+			delete(w.sent, k)
 		}
 	}
 	return added, wildcardOn

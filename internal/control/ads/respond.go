@@ -3,7 +3,6 @@ package ads
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 // encoded is one generated resource, marshalled once: the bytes are both hashed and sent.
 type encoded struct {
 	name string
+	key  resourceName // name, interned
 	hash uint64
 	any  *anypb.Any
 }
@@ -31,7 +31,7 @@ var deterministic = proto.MarshalOptions{Deterministic: true}
 func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) {
 	var names []string
 	if !w.wildcard {
-		names = slices.Sorted(maps.Keys(w.names))
+		names = w.nameList()
 	}
 	rs, err := c.s.opts.Generator.Generate(c.node, snap, w.typeURL, names)
 	if err != nil {
@@ -39,10 +39,11 @@ func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) 
 	}
 	out := make([]encoded, 0, len(rs))
 	for _, r := range rs {
-		if !w.selects(r.Name) {
+		key := internName(r.Name)
+		if !w.selects(key) {
 			continue
 		}
-		e, err := encode(r, w.typeURL)
+		e, err := encode(r, key, w.typeURL)
 		if err != nil {
 			return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
 		}
@@ -52,7 +53,7 @@ func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) 
 	return slices.CompactFunc(out, func(a, b encoded) bool { return a.name == b.name }), nil
 }
 
-func encode(r Resource, typeURL string) (encoded, error) {
+func encode(r Resource, key resourceName, typeURL string) (encoded, error) {
 	if r.Message == nil {
 		return encoded{}, fmt.Errorf("resource %q: no message", r.Name)
 	}
@@ -63,7 +64,7 @@ func encode(r Resource, typeURL string) (encoded, error) {
 	if err != nil {
 		return encoded{}, fmt.Errorf("resource %q: %w", r.Name, err)
 	}
-	return encoded{name: r.Name, hash: xxhash.Sum64(b), any: &anypb.Any{TypeUrl: typeURL, Value: b}}, nil
+	return encoded{name: r.Name, key: key, hash: xxhash.Sum64(b), any: &anypb.Any{TypeUrl: typeURL, Value: b}}, nil
 }
 
 // update is one type's worth of change for a connection, computed before it is sent and
@@ -95,21 +96,22 @@ func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*upd
 		return nil, err
 	}
 	u.all = all
-	names := make(map[string]bool, len(all))
+	names := make(map[resourceName]bool, len(all))
 	for _, e := range all {
-		names[e.name] = true
-		if h, ok := w.sent[e.name]; !ok || h != e.hash || o.resend[e.name] {
+		names[e.key] = true
+		if h, ok := w.sent[e.key]; !ok || h != e.hash || o.resend[e.name] {
 			u.changed = append(u.changed, e)
 		}
 	}
 	for n := range w.sent {
 		if !names[n] {
-			u.removed = append(u.removed, n)
+			u.removed = append(u.removed, n.Value())
 		}
 	}
 	if c.delta {
 		for _, n := range o.missing {
-			if _, held := w.sent[n]; !names[n] && !held {
+			k := internName(n)
+			if _, held := w.sent[k]; !names[k] && !held {
 				u.removed = append(u.removed, n)
 			}
 		}
@@ -135,9 +137,14 @@ func (u *update) changedNames() map[string]bool {
 	return m
 }
 
-// respond answers a request for one type from the current snapshot.
+// respond answers a request for one type from the current snapshot. Generation is
+// under the server's concurrency bound, as for pushes: when thousands of nodes connect
+// at once, unbounded generation starved the gRPC transports until clients gave up
+// waiting for the server's HTTP/2 preface.
 func (c *connection) respond(w *watch, o prepareOpts) error {
+	c.s.sem <- struct{}{}
 	u, err := c.prepare(w, c.s.current.Load(), o)
+	<-c.s.sem
 	if err != nil {
 		c.s.log.Error("generation failed", "connection", c.id, "error", err)
 		return nil
@@ -251,9 +258,9 @@ func (c *connection) sendDeltaUpdate(u *update, nonce string) (int, error) {
 // commit records what the node now holds and, when a response went out, its version
 // and nonce.
 func (c *connection) commit(u *update, nonce string) {
-	sent := make(map[string]uint64, len(u.all))
+	sent := make(map[resourceName]uint64, len(u.all))
 	for _, e := range u.all {
-		sent[e.name] = e.hash
+		sent[e.key] = e.hash
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -50,10 +50,10 @@ func (c *connection) handleSotW(r *discoveryv3.DiscoveryRequest) error {
 func setSotWNames(w *watch, names []string, first bool) bool {
 	wildcard := slices.Contains(names, "*") ||
 		(len(names) == 0 && fullStateType(w.typeURL) && (first || w.wildcard))
-	set := make(map[string]struct{}, len(names))
+	set := make(map[resourceName]struct{}, len(names))
 	for _, n := range names {
 		if n != "*" {
-			set[n] = struct{}{}
+			set[internName(n)] = struct{}{}
 		}
 	}
 	changed := wildcard != w.wildcard || !maps.Equal(set, w.names)

@@ -1,8 +1,6 @@
 package ads
 
 import (
-	"maps"
-	"slices"
 	"time"
 )
 
@@ -137,7 +135,7 @@ func (c *connection) adsClient() AdsClient {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for t, w := range c.watches {
-		names := slices.Sorted(maps.Keys(w.names))
+		names := w.nameList()
 		if w.wildcard {
 			names = append([]string{"*"}, names...)
 		}
