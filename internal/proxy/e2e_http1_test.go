@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,4 +362,51 @@ func TestClientGoneCancelsUpstream(t *testing.T) {
 		t.Fatalf("upstream request not cancelled after the client left (%v)", d)
 	}
 	eventually(t, logContains(logPath, "DC"))
+}
+
+// TestClientGoneAfterResponseIsNotDC: a client that hangs up as soon as it has the whole
+// response of a slow request (long enough for the proxy to watch for hang-ups) cut
+// nothing short: the access log shows no DC. Many clients at once, so that some close
+// before the proxy has finished the stream.
+func TestClientGoneAfterResponseIsNotDC(t *testing.T) {
+	t.Parallel()
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(150 * time.Millisecond)
+		w.Header().Set("Content-Length", "2")
+		io.WriteString(w, "ok")
+	}))
+	logPath := filepath.Join(t.TempDir(), "a.log")
+	b := bootstrapOf(t, hcmListener("l", echoRoute, accessLogYAML(logPath, "%RESPONSE_CODE% %RESPONSE_FLAGS%")), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "l"), "http://")
+	const clients = 30
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.ReadAll(resp.Body)
+		})
+	}
+	wg.Wait()
+	eventually(t, func() string {
+		data, _ := os.ReadFile(logPath)
+		if n := strings.Count(string(data), "\n"); n < clients {
+			return fmt.Sprintf("%d access log lines, want %d", n, clients)
+		}
+		if strings.Contains(string(data), "DC") {
+			return fmt.Sprintf("access log %q: DC for a response that went out whole", data)
+		}
+		return ""
+	})
 }

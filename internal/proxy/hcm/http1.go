@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftmesh/weft/internal/proxy/header"
@@ -36,8 +37,11 @@ type h1conn struct {
 	noBody   bool // the response must not carry a body (HEAD)
 	upgraded bool
 	aborted  bool
-	abort    httpfilter.Abort // cancels the stream when its client goes away
-	watch    *peerWatch
+	// responded is set once the whole response has been flushed: a client that hangs up
+	// after that has not cut anything short. The peer watch reads it.
+	responded atomic.Bool
+	abort     httpfilter.Abort // cancels the stream when its client goes away
+	watch     *peerWatch
 }
 
 func (m *Manager) serveHTTP1(ctx context.Context, c *netfilter.Conn) {
@@ -144,6 +148,7 @@ func (hc *h1conn) bodyDeadline() {
 func (hc *h1conn) beginStream() {
 	m, s := hc.m, &hc.s
 	s.Info.Start = time.Now()
+	hc.responded.Store(false)
 	s.Info.Protocol = hc.head.Protocol()
 	s.Info.Downstream = hc.c.Downstream
 	s.TLS = hc.c.Downstream.TLS != nil
@@ -239,6 +244,9 @@ func (hc *h1conn) readFailed(err error) bool {
 func (hc *h1conn) finish() {
 	if hc.watch.stop() {
 		hc.aborted, hc.closing = true, true
+		if !hc.responded.Load() {
+			hc.s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
+		}
 	}
 	if !hc.body.Done() && !hc.aborted && !hc.upgraded {
 		if n, _ := io.CopyN(io.Discard, &hc.body, maxDrainBody+1); n > maxDrainBody || !hc.body.Done() {
@@ -278,9 +286,18 @@ func (hc *h1conn) WriteHeaders(h *header.Map, end bool) error {
 	}
 	hc.w.WriteResponseHead(status, h, f, hc.head.Minor, upgrade, hc.closing)
 	if end || upgrade {
-		return hc.w.Flush()
+		return hc.flushEnd(end && !upgrade)
 	}
 	return nil
+}
+
+// flushEnd flushes the response; complete says it is the response's last byte.
+func (hc *h1conn) flushEnd(complete bool) error {
+	err := hc.w.Flush()
+	if err == nil && complete {
+		hc.responded.Store(true)
+	}
+	return err
 }
 
 // Write writes response body bytes (none for HEAD).
@@ -297,7 +314,7 @@ func (hc *h1conn) Flush() error { return hc.w.Flush() }
 // End ends the response body; trailers go out only on chunked responses.
 func (hc *h1conn) End(t *header.Map) error {
 	hc.w.EndBody(t)
-	return hc.w.Flush()
+	return hc.flushEnd(true)
 }
 
 // Reset closes the connection: an HTTP/1 response cannot be aborted otherwise.

@@ -5,8 +5,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 )
 
 // watchAfter is how long a request may run before the connection manager starts
@@ -18,8 +16,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // peerWatch notices an HTTP/1 client that closes its connection while its request is
 // still being served: a one-byte read on the socket, started only for requests that
-// last. End of file aborts the stream (DC): its context is cancelled and its upstream
-// connection closed. A byte read is the start of a pipelined request and is put back.
+// last. End of file before the whole response went out aborts the stream (DC): its
+// context is cancelled and its upstream connection closed. A byte read is the start of a
+// pipelined request and is put back.
 type peerWatch struct {
 	hc    *h1conn
 	timer *time.Timer
@@ -65,9 +64,11 @@ func (w *peerWatch) read() {
 	n, err := w.hc.c.Conn.Read(w.got[:])
 	var ne net.Error
 	if n == 0 && err != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+		// The stream's flags are its goroutine's: finish adds DC when stop reports this.
 		w.gone = true
-		w.hc.s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
-		w.hc.abort.Fire()
+		if !w.hc.responded.Load() {
+			w.hc.abort.Fire()
+		}
 	}
 	w.mu.Lock()
 	w.n, w.state = n, watchIdle
