@@ -12,27 +12,11 @@ import (
 	networking "istio.io/api/networking/v1alpha3"
 
 	"github.com/weftmesh/weft/internal/control/config"
+	"github.com/weftmesh/weft/internal/control/config/configtest"
 	"github.com/weftmesh/weft/internal/control/config/file"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
-
-// object returns a one-document YAML file holding kind with the given spec (indented
-// two spaces in the test table, as it would be under "spec:").
-func object(apiVersion, kind, spec string) string {
-	return "apiVersion: " + apiVersion + "\nkind: " + kind + "\nmetadata:\n  name: test\n  namespace: ns\nspec:\n" + spec
-}
-
-func vs(spec string) string { return object("networking.istio.io/v1", "VirtualService", spec) }
-func dr(spec string) string { return object("networking.istio.io/v1", "DestinationRule", spec) }
-func gw(spec string) string { return object("networking.istio.io/v1beta1", "Gateway", spec) }
-func se(spec string) string { return object("networking.istio.io/v1alpha3", "ServiceEntry", spec) }
-func we(spec string) string { return object("networking.istio.io/v1", "WorkloadEntry", spec) }
-func sc(spec string) string { return object("networking.istio.io/v1", "Sidecar", spec) }
-func wg(spec string) string { return object("networking.istio.io/v1", "WorkloadGroup", spec) }
-func sec(kind, spec string) string {
-	return object("security.istio.io/v1", kind, spec)
-}
 
 // validationErrors parses a YAML file and returns every rejection as a string.
 func validationErrors(t *testing.T, yaml string) []string {
@@ -50,12 +34,12 @@ func validationErrors(t *testing.T, yaml string) []string {
 // message; the messages are in testdata/invalid.golden (go test -update rewrites it).
 func TestValidateInvalid(t *testing.T) {
 	var got strings.Builder
-	for _, tc := range invalidCases {
-		errs := validationErrors(t, tc.yaml)
+	for _, tc := range configtest.Invalid {
+		errs := validationErrors(t, tc.YAML)
 		if len(errs) == 0 {
-			t.Errorf("%s: accepted, want an error", tc.name)
+			t.Errorf("%s: accepted, want an error", tc.Name)
 		}
-		fmt.Fprintf(&got, "== %s\n", tc.name)
+		fmt.Fprintf(&got, "== %s\n", tc.Name)
 		for _, e := range errs {
 			fmt.Fprintf(&got, "%s\n", e)
 		}
@@ -77,9 +61,9 @@ func TestValidateInvalid(t *testing.T) {
 
 // TestValidateValid checks that valid objects, many from Istio's documentation, pass.
 func TestValidateValid(t *testing.T) {
-	for _, tc := range validCases {
-		t.Run(tc.name, func(t *testing.T) {
-			if errs := validationErrors(t, tc.yaml); len(errs) > 0 {
+	for _, tc := range configtest.Valid {
+		t.Run(tc.Name, func(t *testing.T) {
+			if errs := validationErrors(t, tc.YAML); len(errs) > 0 {
 				t.Errorf("rejected: %s", strings.Join(errs, "\n"))
 			}
 		})

@@ -1,13 +1,15 @@
-package config_test
+package configtest
 
-type yamlCase struct {
-	name string
-	yaml string
+// Case is one YAML file of one object (a few are not objects at all).
+type Case struct {
+	Name string
+	YAML string
 }
 
-// invalidCases each break one rule (a few break several on purpose). Their messages
-// are in testdata/invalid.golden.
-var invalidCases = []yamlCase{
+// Invalid lists files that each break one rule (a few break several on purpose).
+// Their messages are in internal/control/config/testdata/invalid.golden. Objects
+// without a namespace of their own are in namespace ns.
+var Invalid = []Case{
 	// Documents and decoding.
 	{"yaml syntax", "apiVersion: networking.istio.io/v1\nkind: [\n"},
 	{"not an object", "- a\n- b\n"},
@@ -128,8 +130,8 @@ var invalidCases = []yamlCase{
 	{"authorization policy unknown field", sec("AuthorizationPolicy", "  action: ALLOW\n  rulez: []\n")},
 }
 
-// validCases must all be accepted; most come from Istio's documentation.
-var validCases = []yamlCase{
+// Valid lists objects that must all be accepted; most come from Istio's documentation.
+var Valid = []Case{
 	{"vs weighted and matched", vs(`  hosts: [reviews.prod.svc.cluster.local, "*.example.com", 10.0.0.1]
   gateways: [mesh, istio-system/ingress, my-gw]
   http:
@@ -291,4 +293,21 @@ var validCases = []yamlCase{
 	{"authorization policy", sec("AuthorizationPolicy", "  action: DENY\n  rules:\n  - from:\n    - source: {notNamespaces: [foo]}\n")},
 	{"request authentication", sec("RequestAuthentication", "  jwtRules:\n  - issuer: issuer-foo\n    jwksUri: https://example.com/.well-known/jwks.json\n")},
 	{"telemetry", object("telemetry.istio.io/v1", "Telemetry", "  tracing:\n  - randomSamplingPercentage: 10.0\n")},
+}
+
+// object returns a one-document YAML file holding kind with the given spec (indented
+// two spaces in the table, as it would be under "spec:").
+func object(apiVersion, kind, spec string) string {
+	return "apiVersion: " + apiVersion + "\nkind: " + kind + "\nmetadata:\n  name: test\n  namespace: ns\nspec:\n" + spec
+}
+
+func vs(spec string) string { return object("networking.istio.io/v1", "VirtualService", spec) }
+func dr(spec string) string { return object("networking.istio.io/v1", "DestinationRule", spec) }
+func gw(spec string) string { return object("networking.istio.io/v1beta1", "Gateway", spec) }
+func se(spec string) string { return object("networking.istio.io/v1alpha3", "ServiceEntry", spec) }
+func we(spec string) string { return object("networking.istio.io/v1", "WorkloadEntry", spec) }
+func sc(spec string) string { return object("networking.istio.io/v1", "Sidecar", spec) }
+func wg(spec string) string { return object("networking.istio.io/v1", "WorkloadGroup", spec) }
+func sec(kind, spec string) string {
+	return object("security.istio.io/v1", kind, spec)
 }
