@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -83,15 +82,12 @@ func checkReport(t *testing.T, out string, r *report) {
 	}
 }
 
-// TestPlaceholders checks that the scenarios that cannot run yet say so.
-func TestPlaceholders(t *testing.T) {
-	for _, name := range []string{"controlplane"} {
-		sel, err := selectScenarios([]string{name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !errors.Is(sel[0].needs, errNeedsControl) {
-			t.Errorf("%s: needs = %v, want errNeedsControl", name, sel[0].needs)
+// TestSelect checks that every scenario of issue 6 runs and that an unknown one is an
+// error.
+func TestSelect(t *testing.T) {
+	for _, s := range scenarios {
+		if s.needs != nil || s.run == nil {
+			t.Errorf("%s cannot run: %v", s.name, s.needs)
 		}
 	}
 	if _, err := selectScenarios([]string{"nope"}); err == nil {

@@ -7,9 +7,10 @@
 //	go run ./bench all --quick
 //
 // Scenarios follow issue 6: latency, throughput, resources, spread, http2,
-// configsize, profile and xds-memory (weft control and weft sidecars over ADS) run
-// now; controlplane says what it still needs. Every figure that matters is a ratio against a baseline measured in the same
-// run, repeated (median shown), and every report names the machine it ran on.
+// configsize, profile, xds-memory (weft control and weft sidecars over ADS) and
+// controlplane (weft control and N simulated ADS clients). Every figure that matters
+// is a ratio against a baseline measured in the same run, repeated (median shown), and
+// every report names the machine it ran on.
 //
 // The harness installs the tools it needs (apt and go install) and never reports a
 // number it did not measure: a tool that cannot be installed is named in the output.

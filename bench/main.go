@@ -14,10 +14,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
-	if errors.Is(err, errNeedsControl) {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(3)
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -10,9 +10,6 @@ import (
 	"time"
 )
 
-// errNeedsControl is returned by the scenarios that need weft's control plane.
-var errNeedsControl = errors.New("needs weft control (issue 4): the xDS control plane does not exist yet")
-
 // A scenario is one benchmark from issue 6. run measures and returns the report;
 // needs, when set, says why the scenario cannot run yet.
 type scenario struct {
@@ -32,7 +29,7 @@ var scenarios = []scenario{
 	{name: "configsize", summary: "6 (static): memory vs clusters x endpoints in a bootstrap file", run: runConfigSize},
 	{name: "profile", summary: "CPU and allocation profiles of one weft hop at full load (issue 6's note)", run: runProfile},
 	{name: "xds-memory", summary: "6: memory vs config size over xDS, with Sidecar scoping, and the control plane's", run: runXDSMemory},
-	{name: "controlplane", summary: "7: control plane at scale: convergence, RSS, CPU, bytes pushed", needs: errNeedsControl},
+	{name: "controlplane", summary: "7: control plane at scale: N ADS clients × M services, convergence, RSS, CPU, bytes, churn", run: runControlPlane},
 }
 
 func selectScenarios(names []string) ([]scenario, error) {
