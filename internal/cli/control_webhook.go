@@ -14,10 +14,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/weftmesh/weft/internal/control/ca"
+	"github.com/weftmesh/weft/internal/control/validation"
 	"github.com/weftmesh/weft/internal/inject/webhook"
 )
 
-// webhookFlags configure the sidecar injection webhook weft control serves.
+// webhookFlags configure the webhooks weft control serves: sidecar injection and
+// Istio config validation.
 type webhookFlags struct {
 	addr   string
 	hosts  []string
@@ -26,7 +28,7 @@ type webhookFlags struct {
 }
 
 func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
-	fl.StringVar(&f.addr, "webhook-address", "", "serve the sidecar injection webhook (AdmissionReview v1 at /inject, TLS) there, e.g. :15017")
+	fl.StringVar(&f.addr, "webhook-address", "", "serve the sidecar injection and config validation webhooks (AdmissionReview v1 at /inject and /validate, TLS) there, e.g. :15017")
 	fl.StringSliceVar(&f.hosts, "webhook-hosts", []string{"istiod.istio-system.svc"},
 		"DNS names and IPs of the webhook's serving certificate (the Service the API server calls)")
 	fl.StringVar(&f.caDir, "ca-dir", "", "directory of the CA's root-cert.pem and root-key.pem, made there when missing "+
@@ -34,8 +36,8 @@ func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
 	fl.StringVar(&f.inject.configPath, "inject-config", "", "injector config YAML for the webhook (as weft kube-inject --inject-config)")
 }
 
-// job returns the webhook server to run beside the control plane, or nil without
-// --webhook-address. The listener is open when it returns.
+// job returns the webhook server (/inject and /validate) to run beside the control
+// plane, or nil without --webhook-address. The listener is open when it returns.
 func (f *webhookFlags) job(log *slog.Logger) (func(context.Context) error, error) {
 	if f.addr == "" {
 		return nil, nil
@@ -56,9 +58,10 @@ func (f *webhookFlags) job(log *slog.Logger) (func(context.Context) error, error
 	if err != nil {
 		return nil, fmt.Errorf("--webhook-address: %w", err)
 	}
-	log.Info("sidecar injection webhook", "address", ln.Addr(), "hosts", f.hosts, "ca-dir", f.caDir)
-	h := webhook.NewHandler(cfg, log)
-	return func(ctx context.Context) error { return webhook.Serve(ctx, ln, h, tlsConfig) }, nil
+	log.Info("sidecar injection and validation webhooks", "address", ln.Addr(), "hosts", f.hosts, "ca-dir", f.caDir)
+	mux := webhook.NewHandler(cfg, log).Mux()
+	mux.Handle(validation.Path, validation.NewHandler(log))
+	return func(ctx context.Context) error { return webhook.Serve(ctx, ln, mux, tlsConfig) }, nil
 }
 
 // loadOrCreateCA loads the root kept in dir, or makes one and keeps it there; with

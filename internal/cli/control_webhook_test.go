@@ -18,8 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// TestControlWebhook: weft control's --webhook-address serves the injection webhook
-// over TLS with a certificate from the root kept in --ca-dir.
+// TestControlWebhook: weft control's --webhook-address serves the injection webhook,
+// and the validating webhook beside it, over TLS with a certificate from the root
+// kept in --ca-dir.
 func TestControlWebhook(t *testing.T) {
 	dir := t.TempDir()
 	f := webhookFlags{hosts: []string{"127.0.0.1"}, caDir: dir}
@@ -67,6 +68,23 @@ func TestControlWebhook(t *testing.T) {
 	var out admissionv1.AdmissionReview
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Response.Allowed || len(out.Response.Patch) == 0 {
 		t.Errorf("response %+v, %v", out.Response, err)
+	}
+
+	body, _ = json.Marshal(admissionv1.AdmissionReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
+		Request: &admissionv1.AdmissionRequest{UID: "2", Kind: metav1.GroupVersionKind{Group: "networking.istio.io", Version: "v1", Kind: "VirtualService"},
+			Namespace: "default", Operation: admissionv1.Create,
+			Object: runtime.RawExtension{Raw: []byte(`{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"bad"},"spec":{"hosts":["a"]}}`)}},
+	})
+	resp, err = client.Post("https://"+addr+"/validate", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out = admissionv1.AdmissionReview{}
+	want := "Error [IST0106] (VirtualService default/bad) Schema validation error: spec: at least one of http, tcp or tls routes is required"
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.Allowed || out.Response.Result.Message != want {
+		t.Errorf("/validate: response %+v, %v; want denied with %q", out.Response, err, want)
 	}
 }
 

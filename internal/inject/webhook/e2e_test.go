@@ -102,7 +102,7 @@ func startWebhookForAPIServer(t *testing.T) (string, []byte) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, NewHandler(testConfig(), nil), tlsConfig) }()
+	go func() { done <- Serve(ctx, ln, NewHandler(testConfig(), nil).Mux(), tlsConfig) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return "https://" + ln.Addr().String(), root.RootPEM()
 }

@@ -48,7 +48,7 @@ func startWebhook(t *testing.T) (string, *http.Client) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, NewHandler(testConfig(), nil), tlsConfig) }()
+	go func() { done <- Serve(ctx, ln, NewHandler(testConfig(), nil).Mux(), tlsConfig) }()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(root.RootPEM())
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}

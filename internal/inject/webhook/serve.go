@@ -9,10 +9,12 @@ import (
 	"time"
 )
 
-// Serve serves the handler over TLS on ln (15017 in the control plane) until ctx
-// ends. tlsConfig supplies the serving certificate (ca.CA.ServingConfig).
-func Serve(ctx context.Context, ln net.Listener, h *Handler, tlsConfig *tls.Config) error {
-	srv := &http.Server{Handler: h.Mux(), TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second}
+// Serve serves h over TLS on ln (15017 in the control plane) until ctx ends.
+// tlsConfig supplies the serving certificate (ca.CA.ServingConfig). h is the
+// injection Handler, which then answers at every path, or a mux: weft control serves
+// Handler.Mux with the validating webhook at /validate beside it.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, tlsConfig *tls.Config) error {
+	srv := &http.Server{Handler: h, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		select {
