@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -30,9 +31,12 @@ func TestSessionAffinity(t *testing.T) {
 	p := startProxy(t, b, proxy.Options{})
 	url := listenerURL(t, p, "l")
 	seen := map[string]bool{}
-	for _, user := range []string{"alice", "bob", "carol", "dave", "erin", "frank"} {
+	// Enough users that all of them landing on one of three hosts is out of the question
+	// (3 × 3^-24), whatever ports the hosts got.
+	for u := range 24 {
+		user := fmt.Sprintf("user-%d", u)
 		first := ""
-		for i := 0; i < 5; i++ {
+		for i := 0; i < 3; i++ {
 			req, _ := http.NewRequest("GET", url+"/user", nil)
 			req.Header.Set("X-User", user)
 			resp, err := http.DefaultClient.Do(req)
@@ -49,7 +53,7 @@ func TestSessionAffinity(t *testing.T) {
 		seen[first] = true
 	}
 	if len(seen) < 2 {
-		t.Errorf("six users all hashed to %v", seen)
+		t.Errorf("24 users all hashed to %v", seen)
 	}
 
 	resp, err := http.Get(url + "/cookie")
