@@ -42,8 +42,9 @@ var resources = map[schema.GroupVersionKind]struct {
 	{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease"}: {"leases", true},
 }
 
-// client returns the dynamic client for obj's kind and namespace.
-func client(dyn dynamic.Interface, obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+// ResourceClient returns the dynamic client for obj's kind and namespace, for the
+// kinds weft install makes.
+func ResourceClient(dyn dynamic.Interface, obj *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := obj.GroupVersionKind()
 	r, ok := resources[gvk]
 	if !ok {
@@ -66,7 +67,7 @@ type Report func(obj *unstructured.Unstructured, what string)
 func Apply(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unstructured, report Report) error {
 	var crds []*unstructured.Unstructured
 	for _, obj := range objs {
-		ri, err := client(dyn, obj)
+		ri, err := ResourceClient(dyn, obj)
 		if err != nil {
 			return err
 		}
@@ -98,7 +99,7 @@ func Apply(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.Unst
 // waitEstablished waits up to a minute for each CRD's Established condition.
 func waitEstablished(ctx context.Context, dyn dynamic.Interface, crds []*unstructured.Unstructured) error {
 	for _, crd := range crds {
-		ri, err := client(dyn, crd)
+		ri, err := ResourceClient(dyn, crd)
 		if err != nil {
 			return err
 		}
@@ -161,7 +162,7 @@ func Uninstall(ctx context.Context, dyn dynamic.Interface, objs []*unstructured.
 			obj.GetKind() == "Namespace" && slices.Contains(protectedNamespaces, obj.GetName()) {
 			continue
 		}
-		ri, err := client(dyn, obj)
+		ri, err := ResourceClient(dyn, obj)
 		if err != nil {
 			return err
 		}
