@@ -29,6 +29,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(), newProxyCmd(), newRouteCheckCmd(), newRunAsCmd(), newControlCmd(), newProxyStatusCmd(), newProxyConfigCmd(), newIptablesCmd(), newDemoCmd(), newUpCmd(), newDownCmd(), newApplyCmd(), newDeleteCmd(), newKubeInjectCmd(), newInstallCmd(), newUninstallCmd())
+	root.AddCommand(newVersionCmd(), newProxyCmd(), newRouteCheckCmd(), newRunAsCmd(), newControlCmd(), newProxyStatusCmd(), newProxyConfigCmd(), newIptablesCmd(), newDemoCmd(), newUpCmd(), newDownCmd(), newApplyCmd(), newDeleteCmd(), newKubeInjectCmd(), newInstallCmd(), newUninstallCmd(), newAnalyzeCmd())
 	return root
 }
