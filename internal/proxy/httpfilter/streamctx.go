@@ -18,6 +18,7 @@ type streamContext struct {
 	done   chan struct{}
 	err    error
 	stop   func() bool // unregisters the parent's AfterFunc
+	gen    uint64      // counts resets: a parent's AfterFunc cancels only its own stream
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -35,7 +36,8 @@ func (c *streamContext) Done() <-chan struct{} {
 			return closedChan
 		}
 		c.done = make(chan struct{})
-		c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
+		parent, gen := c.parent, c.gen
+		c.stop = context.AfterFunc(parent, func() { c.cancelGen(gen, parent.Err()) })
 	}
 	return c.done
 }
@@ -54,6 +56,20 @@ func (c *streamContext) Err() error {
 func (c *streamContext) cancel(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.cancelLocked(err)
+}
+
+// cancelGen cancels the stream of generation gen, if it is still the current one: the
+// parent's AfterFunc may run after the connection has moved on to its next stream.
+func (c *streamContext) cancelGen(gen uint64, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.cancelLocked(err)
+	}
+}
+
+func (c *streamContext) cancelLocked(err error) {
 	if c.err != nil {
 		return
 	}
@@ -70,7 +86,13 @@ func (c *streamContext) reset(parent context.Context) {
 	if c.stop != nil {
 		c.stop()
 	}
-	c.parent, c.done, c.err, c.stop = parent, nil, nil, nil
+	// The parent is the connection's context, the same for each of its streams: it is
+	// written only when it changes, so that Deadline and Value read it without the lock.
+	if c.parent != parent {
+		c.parent = parent
+	}
+	c.done, c.err, c.stop = nil, nil, nil
+	c.gen++
 }
 
 // Abort ends a stream whose downstream went away: its context is cancelled and the
