@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/weftmesh/weft/internal/control"
 	"github.com/weftmesh/weft/internal/control/config"
@@ -27,6 +28,7 @@ type controlFlags struct {
 	logLevel   string
 	kube       kubeFlags
 	webhook    webhookFlags
+	leader     leaderFlags
 }
 
 func newControlCmd() *cobra.Command {
@@ -47,7 +49,12 @@ Namespaces, and the Istio CRDs, watched with informers. With both, objects in
 
 With --webhook-address (:15017), also serve the sidecar injection webhook
 (AdmissionReview v1 at /inject) over TLS, with a certificate from the control plane's
-CA, whose root --ca-dir keeps (see docs/kubernetes.md, "Sidecar injection").`,
+CA, whose root --ca-dir keeps (see docs/kubernetes.md, "Sidecar injection").
+
+On Kubernetes the replicas elect a leader with a Lease (--leader-elect); only the
+leader writes status and keeps the webhook configurations' caBundle equal to the CA
+root, which --ca-secret shares between replicas (docs/kubernetes.md, "Leader
+election").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runControl(cmd.Context(), f, nil) },
 	}
@@ -59,6 +66,7 @@ CA, whose root --ca-dir keeps (see docs/kubernetes.md, "Sidecar injection").`,
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: debug, info, warning, error")
 	addKubeFlags(fl, &f.kube)
 	addWebhookFlags(fl, &f.webhook)
+	addLeaderFlags(fl, &f.leader)
 	return cmd
 }
 
@@ -93,6 +101,12 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 		_ = xl.Close()
 		return fmt.Errorf("--monitoring-address: %w", err)
 	}
+	singletons, err := f.leader.jobs(ctx, &f.webhook, src, log)
+	if err != nil {
+		_, _ = xl.Close(), ml.Close()
+		return err
+	}
+	src.jobs = append(src.jobs, singletons...)
 	webhookJob, err := f.webhook.job(log)
 	if err != nil {
 		_, _ = xl.Close(), ml.Close()
@@ -122,11 +136,14 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 	})
 }
 
-// sources are what a control plane serves, and the jobs that run beside it.
+// sources are what a control plane serves, and the jobs that run beside it: on
+// every replica (jobs), and on the elected leader only (leaderJobs).
 type sources struct {
 	stores     []config.Store
 	registries []registry.Registry
 	jobs       []func(context.Context) error
+	leaderJobs []func(context.Context) error
+	kubeClient kubernetes.Interface
 	// kube says whether the cluster is a source; rejected counts rejected objects.
 	kube     bool
 	rejected func() int
@@ -156,6 +173,7 @@ func controlSources(f controlFlags, mc mesh.MeshConfig, log *slog.Logger) (*sour
 		src.stores = append(src.stores, ks.stores...)
 		src.registries = append(ks.registries, src.registries...)
 		src.jobs = append(src.jobs, ks.jobs...)
+		src.leaderJobs, src.kubeClient = ks.leaderJobs, ks.kubeClient
 		counts = append(counts, ks.rejected)
 	}
 	src.rejected = func() int {

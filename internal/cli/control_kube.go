@@ -64,7 +64,7 @@ func (f kubeFlags) restConfig() (*rest.Config, error) {
 
 // kubeSources makes the cluster's sources: the Istio CRD store, the Kubernetes
 // registry, the ServiceEntry registry over the CRD store, and (with --write-status)
-// the status writer as a job.
+// the status writer as a leader's job.
 func kubeSources(f kubeFlags, mc mesh.MeshConfig, log *slog.Logger) (*sources, error) {
 	cfg, err := f.restConfig()
 	if err != nil {
@@ -86,12 +86,13 @@ func kubeSources(f kubeFlags, mc mesh.MeshConfig, log *slog.Logger) (*sources, e
 				kuberegistry.WithLogger(log)),
 			serviceentry.New(store, serviceentry.WithTrustDomain(mc.TrustDomain), serviceentry.WithLogger(log)),
 		},
-		kube:     true,
-		rejected: func() int { return len(store.Errors()) },
+		kube:       true,
+		rejected:   func() int { return len(store.Errors()) },
+		kubeClient: kc,
 	}
 	if f.writeStatus {
 		w := kubeconfig.NewStatusWriter(store, ic, kubeconfig.WithStatusLogger(log))
-		src.jobs = append(src.jobs, func(ctx context.Context) error { return w.Run(ctx) })
+		src.leaderJobs = append(src.leaderJobs, func(ctx context.Context) error { return w.Run(ctx) })
 	}
 	return src, nil
 }

@@ -25,6 +25,8 @@ type webhookFlags struct {
 	hosts  []string
 	caDir  string
 	inject injectFlags
+	// root, when set (from --ca-secret), is the CA's root instead of --ca-dir's.
+	root *ca.CA
 }
 
 func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
@@ -46,7 +48,10 @@ func (f *webhookFlags) job(log *slog.Logger) (func(context.Context) error, error
 	if err != nil {
 		return nil, fmt.Errorf("--inject-config: %w", err)
 	}
-	root, err := loadOrCreateCA(f.caDir)
+	root := f.root
+	if root == nil {
+		root, err = loadOrCreateCA(f.caDir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--ca-dir: %w", err)
 	}

@@ -16,7 +16,7 @@ import (
 
 // Job is a singleton job: it runs while this replica leads, and must return soon
 // after ctx ends. A job that fails while leading is run again after RetryPeriod.
-type Job func(ctx context.Context) error
+type Job = func(ctx context.Context) error
 
 // Options configure an Elector. Client, Namespace, Name and Identity are required.
 type Options struct {
