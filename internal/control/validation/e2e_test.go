@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func (cl *creator) invalid(t *testing.T, tc configtest.Case) (outcome string, ok
 		t.Errorf("%s: created, want it refused", tc.Name)
 		return "created", true
 	case !strings.Contains(err.Error(), webhookName):
-		return "refused by the API server: " + err.Error(), true
+		return "refused by the API server: " + refusal(err), true
 	}
 	raw, _ := obj.MarshalJSON()
 	msgs, merr := validation.ObjectMessages(raw, cl.ns)
@@ -101,6 +102,29 @@ func (cl *creator) invalid(t *testing.T, tc configtest.Case) (outcome string, ok
 		t.Errorf("%s: refused with\n%v\nwant\n%s%s", tc.Name, err, prefix, want)
 	}
 	return "denied by the webhook: " + want, true
+}
+
+// refusal summarizes the API server's own refusal: its reason and the causes it
+// gives for fields, sorted (the API server lists them in no fixed order), or its
+// message when it names no field.
+func refusal(err error) string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return err.Error()
+	}
+	var causes []string
+	if d := status.Status().Details; d != nil {
+		for _, c := range d.Causes {
+			if c.Field != "" && c.Field != "<nil>" {
+				causes = append(causes, c.Field+": "+c.Message)
+			}
+		}
+	}
+	if len(causes) == 0 {
+		return string(status.Status().Reason) + ": " + status.Status().Message
+	}
+	slices.Sort(causes)
+	return string(status.Status().Reason) + ": " + strings.Join(causes, "; ")
 }
 
 // checkBookinfo creates or updates every object of Istio's bookinfo networking
