@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -43,9 +44,11 @@ func (c *CABundle) Run(ctx context.Context) error {
 		UpdateFunc: func(any, any) { poke(kick) },
 	}
 	var synced []cache.InformerSynced
+	var informers sync.WaitGroup
+	defer informers.Wait() // after ctx has ended, which stops them
 	api := c.Client.AdmissionregistrationV1()
 	for _, name := range c.Mutating {
-		synced = append(synced, c.watch(ctx, name, &admissionregistrationv1.MutatingWebhookConfiguration{},
+		synced = append(synced, c.watch(ctx, &informers, name, &admissionregistrationv1.MutatingWebhookConfiguration{},
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return api.MutatingWebhookConfigurations().List(ctx, o)
 			},
@@ -55,7 +58,7 @@ func (c *CABundle) Run(ctx context.Context) error {
 			notify))
 	}
 	for _, name := range c.Validating {
-		synced = append(synced, c.watch(ctx, name, &admissionregistrationv1.ValidatingWebhookConfiguration{},
+		synced = append(synced, c.watch(ctx, &informers, name, &admissionregistrationv1.ValidatingWebhookConfiguration{},
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return api.ValidatingWebhookConfigurations().List(ctx, o)
 			},
@@ -91,9 +94,9 @@ func poke(kick chan struct{}) {
 	}
 }
 
-// watch runs an informer on the configuration called name, and returns when it has
-// synced.
-func (c *CABundle) watch(ctx context.Context, name string, obj runtime.Object,
+// watch runs an informer on the configuration called name until ctx ends, and
+// returns whether it has synced.
+func (c *CABundle) watch(ctx context.Context, wg *sync.WaitGroup, name string, obj runtime.Object,
 	list func(context.Context, metav1.ListOptions) (runtime.Object, error),
 	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
 	h cache.ResourceEventHandler) cache.InformerSynced {
@@ -112,66 +115,75 @@ func (c *CABundle) watch(ctx context.Context, name string, obj runtime.Object,
 	}
 	inf := cache.NewSharedIndexInformer(lw, obj, time.Minute, cache.Indexers{})
 	_, _ = inf.AddEventHandler(h)
-	go inf.RunWithContext(ctx)
+	wg.Go(func() { inf.RunWithContext(ctx) })
 	return inf.HasSynced
 }
 
 // sync writes Bundle into every configuration whose webhooks lack it.
 func (c *CABundle) sync(ctx context.Context) error {
 	api := c.Client.AdmissionregistrationV1()
+	update := metav1.UpdateOptions{FieldManager: "weft-control"}
 	for _, name := range c.Mutating {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		err := c.write("mutatingwebhookconfiguration", name, func() (bool, error) {
 			cfg, err := api.MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
+			if err != nil || !c.setAll(len(cfg.Webhooks), func(i int) *admissionregistrationv1.WebhookClientConfig {
+				return &cfg.Webhooks[i].ClientConfig
+			}) {
+				return false, err
 			}
-			changed := false
-			for i := range cfg.Webhooks {
-				changed = c.set(&cfg.Webhooks[i].ClientConfig) || changed
-			}
-			if !changed {
-				return nil
-			}
-			_, err = api.MutatingWebhookConfigurations().Update(ctx, cfg, metav1.UpdateOptions{FieldManager: "weft-control"})
-			if err == nil {
-				c.Log.Info("webhook caBundle written", "mutatingwebhookconfiguration", name)
-			}
-			return err
+			_, err = api.MutatingWebhookConfigurations().Update(ctx, cfg, update)
+			return true, err
 		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("mutatingwebhookconfiguration %s: %w", name, err)
+		if err != nil {
+			return err
 		}
 	}
 	for _, name := range c.Validating {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		err := c.write("validatingwebhookconfiguration", name, func() (bool, error) {
 			cfg, err := api.ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
+			if err != nil || !c.setAll(len(cfg.Webhooks), func(i int) *admissionregistrationv1.WebhookClientConfig {
+				return &cfg.Webhooks[i].ClientConfig
+			}) {
+				return false, err
 			}
-			changed := false
-			for i := range cfg.Webhooks {
-				changed = c.set(&cfg.Webhooks[i].ClientConfig) || changed
-			}
-			if !changed {
-				return nil
-			}
-			_, err = api.ValidatingWebhookConfigurations().Update(ctx, cfg, metav1.UpdateOptions{FieldManager: "weft-control"})
-			if err == nil {
-				c.Log.Info("webhook caBundle written", "validatingwebhookconfiguration", name)
-			}
-			return err
+			_, err = api.ValidatingWebhookConfigurations().Update(ctx, cfg, update)
+			return true, err
 		})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("validatingwebhookconfiguration %s: %w", name, err)
+		if err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (c *CABundle) set(cc *admissionregistrationv1.WebhookClientConfig) bool {
-	if bytes.Equal(cc.CABundle, c.Bundle) {
-		return false
+// write runs update (read, set the caBundle, write if it changed) again on conflicts.
+// A configuration that does not exist is not an error.
+func (c *CABundle) write(kind, name string, update func() (wrote bool, err error)) error {
+	var wrote bool
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var err error
+		wrote, err = update()
+		return err
+	})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s %s: %w", kind, name, err)
+	case wrote:
+		c.Log.Info("webhook caBundle written", kind, name)
 	}
-	cc.CABundle = c.Bundle
-	return true
+	return nil
+}
+
+// setAll sets the caBundle of n webhooks' client configs to Bundle and says whether
+// any differed.
+func (c *CABundle) setAll(n int, clientConfig func(i int) *admissionregistrationv1.WebhookClientConfig) bool {
+	changed := false
+	for i := range n {
+		if cc := clientConfig(i); !bytes.Equal(cc.CABundle, c.Bundle) {
+			cc.CABundle, changed = c.Bundle, true
+		}
+	}
+	return changed
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +19,24 @@ import (
 )
 
 func TestMain(m *testing.M) { kubetest.Main(m) }
+
+// noLeaks checks, once t's other cleanups have run, that no goroutine of the package
+// or of client-go's leader election is left.
+func noLeaks(t *testing.T) {
+	t.Cleanup(func() {
+		kubetest.Eventually(t, 5*time.Second, func() error {
+			buf := make([]byte, 1<<20)
+			stacks := string(buf[:runtime.Stack(buf, true)])
+			for _, g := range strings.Split(stacks, "\n\n")[1:] { // the first is this one
+				if strings.Contains(g, "leader.(*") || strings.Contains(g, "tools/leaderelection") ||
+					strings.Contains(g, "leader.TestCABundle") {
+					return fmt.Errorf("goroutine left:\n%s", g)
+				}
+			}
+			return nil
+		})
+	})
+}
 
 // replica is an Elector whose job records that it runs.
 type replica struct {
@@ -63,6 +83,7 @@ func holder(t *testing.T, c *kubetest.Cluster, ns string) string {
 // TestElector: of two replicas one leads and runs the job; when it stops (giving the
 // Lease up) the other takes over; the job never runs on both at once.
 func TestElector(t *testing.T) {
+	noLeaks(t)
 	c := kubetest.Shared(t)
 	ns := c.Namespace(t)
 	a := startReplica(t, c, ns, "a")
@@ -127,6 +148,7 @@ func TestNewRequires(t *testing.T) {
 // TestCABundle: the job writes the root into every webhook of both configurations,
 // writes it again when someone clears it, and into a configuration created later.
 func TestCABundle(t *testing.T) {
+	noLeaks(t)
 	c := kubetest.Shared(t)
 	api := c.Client.AdmissionregistrationV1()
 	ctx := t.Context()
