@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"slices"
 
 	networking "istio.io/api/networking/v1alpha3"
 
@@ -57,53 +58,63 @@ func (idx *index) references(c *config.Config) []string {
 			out = append(out, text)
 		}
 	}
-	gateway := func(ref string) {
+	for _, ref := range gatewayRefs(vs) {
 		if ref != mesh.MeshGateway && !idx.gateways[mesh.GatewayRef(c.Namespace, ref)] {
 			report(fmt.Sprintf("Referenced gateway not found: %q", ref))
 		}
 	}
-	destination := func(d *networking.Destination) {
+	for _, d := range destinations(vs) {
 		if d.GetSubset() != "" && !idx.hasSubset(mesh.ResolveHost(d.GetHost(), c.Namespace, idx.domainSuffix), d.GetSubset()) {
 			report(fmt.Sprintf("Referenced host+subset in destinationrule not found: %q", d.GetHost()+"+"+d.GetSubset()))
 		}
 	}
-	for _, g := range vs.GetGateways() {
-		gateway(g)
-	}
+	return out
+}
+
+// gatewayRefs lists the gateways a VirtualService names: its own, then its routes'
+// matches'.
+func gatewayRefs(vs *networking.VirtualService) []string {
+	refs := slices.Clone(vs.GetGateways())
 	for _, r := range vs.GetHttp() {
 		for _, m := range r.GetMatch() {
-			for _, g := range m.GetGateways() {
-				gateway(g)
-			}
-		}
-		for _, d := range r.GetRoute() {
-			destination(d.GetDestination())
-		}
-		if r.GetMirror() != nil {
-			destination(r.GetMirror())
-		}
-		for _, m := range r.GetMirrors() {
-			destination(m.GetDestination())
+			refs = append(refs, m.GetGateways()...)
 		}
 	}
 	for _, r := range vs.GetTls() {
 		for _, m := range r.GetMatch() {
-			for _, g := range m.GetGateways() {
-				gateway(g)
-			}
-		}
-		for _, d := range r.GetRoute() {
-			destination(d.GetDestination())
+			refs = append(refs, m.GetGateways()...)
 		}
 	}
 	for _, r := range vs.GetTcp() {
 		for _, m := range r.GetMatch() {
-			for _, g := range m.GetGateways() {
-				gateway(g)
-			}
+			refs = append(refs, m.GetGateways()...)
 		}
+	}
+	return refs
+}
+
+// destinations lists the destinations of a VirtualService's routes and mirrors.
+func destinations(vs *networking.VirtualService) []*networking.Destination {
+	var out []*networking.Destination
+	for _, r := range vs.GetHttp() {
 		for _, d := range r.GetRoute() {
-			destination(d.GetDestination())
+			out = append(out, d.GetDestination())
+		}
+		if r.GetMirror() != nil {
+			out = append(out, r.GetMirror())
+		}
+		for _, m := range r.GetMirrors() {
+			out = append(out, m.GetDestination())
+		}
+	}
+	for _, r := range vs.GetTls() {
+		for _, d := range r.GetRoute() {
+			out = append(out, d.GetDestination())
+		}
+	}
+	for _, r := range vs.GetTcp() {
+		for _, d := range r.GetRoute() {
+			out = append(out, d.GetDestination())
 		}
 	}
 	return out
