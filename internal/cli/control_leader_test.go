@@ -18,8 +18,16 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/weftmesh/weft/internal/control/ca"
 	"github.com/weftmesh/weft/internal/install"
 	"github.com/weftmesh/weft/internal/kubetest"
 	"github.com/weftmesh/weft/internal/testbin"
@@ -33,12 +41,12 @@ const leaderProxyIP = "127.0.0.57"
 var leaderLease = []string{"--leader-lease-duration", "2s", "--leader-renew-deadline", "1500ms", "--leader-retry-period", "250ms"}
 
 // TestLeaderElection runs two weft control replicas as processes against a real API
-// server. The first leads (it holds the Lease) and writes the caBundle of the webhook
-// configurations weft install made; both serve the webhooks with certificates of the
-// one root kept in the CA Secret. A weft proxy takes its config through a TCP proxy in
+// server. The first leads (it holds the Lease), writes the caBundle of the webhook
+// configurations weft install made and the status of an invalid VirtualService; both
+// serve the webhooks with certificates of the one root kept in the CA Secret. A weft proxy takes its config through a TCP proxy in
 // front of both replicas (the Service). When the leader is killed (SIGKILL: no
-// release), the other takes over within the lease duration and keeps the caBundle,
-// the proxy reconnects to it, and requests through the proxy never fail.
+// release), the other takes over within the lease duration, keeps the caBundle and
+// writes status, the proxy reconnects to it, and requests through it never fail.
 func TestLeaderElection(t *testing.T) {
 	weft := testbin.Weft(t)
 	c := kubetest.Start(t)
@@ -60,6 +68,13 @@ spec:
   ports: [{number: 8080, name: http, protocol: HTTP}]
   resolution: STATIC
   endpoints: [{address: 127.0.0.1, ports: {http: %[2]d}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bad, namespace: %[1]s}
+spec:
+  hosts: [bad.example]
+  http: [{route: [{destination: {host: echo.%[1]s.svc.cluster.local}, weight: -5}]}]
 `, ns, backend)))
 	applyWebhookConfigs(t, c, ns)
 
@@ -68,6 +83,7 @@ spec:
 	waitHolder(t, c, ns, "replica-1")
 	root := caSecretRoot(t, c, ns)
 	waitCABundles(t, c, ns, root)
+	waitAccepted(t, c, ns, "bad", "False") // the leader runs the status writer
 
 	front := leaderFreeAddr(t)
 	leaderStart(t, weft, "proxy", "--config-yaml", frontConfig(front, xds1, xds2))
@@ -136,6 +152,10 @@ spec:
 		t.Errorf("replica-2 took over after %v; want within the lease duration (2 s) and a retry period or two", took)
 	}
 	kubetest.Eventually(t, 10*time.Second, func() error { return r2.hasNode("client-0") })
+	// The new leader, the only replica left, runs the status writer: a cleared status
+	// is written again.
+	clearStatus(t, c, ns, "bad")
+	waitAccepted(t, c, ns, "bad", "False")
 
 	// The new leader keeps the caBundle: cleared (as by re-applying the manifests), it
 	// is written again.
@@ -159,6 +179,46 @@ spec:
 	if failed.Load() != 0 || ok.Load() < 100 {
 		t.Errorf("%d requests failed (first: %v), %d succeeded while the leader was killed; want none failed",
 			failed.Load(), firstErr.Load(), ok.Load())
+	}
+}
+
+var virtualServices = schema.GroupVersionResource{Group: "networking.istio.io", Version: "v1", Resource: "virtualservices"}
+
+// accepted is the status of a VirtualService's Accepted condition, "" when it has none.
+func accepted(t *testing.T, c *kubetest.Cluster, ns, name string) string {
+	vs, err := c.Dynamic.Resource(virtualServices).Namespace(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conds, _, _ := unstructured.NestedSlice(vs.Object, "status", "conditions")
+	for _, cond := range conds {
+		if m, _ := cond.(map[string]any); m["type"] == "Accepted" {
+			s, _ := m["status"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func waitAccepted(t *testing.T, c *kubetest.Cluster, ns, name, want string) {
+	t.Helper()
+	kubetest.Eventually(t, 10*time.Second, func() error {
+		if got := accepted(t, c, ns, name); got != want {
+			return fmt.Errorf("VirtualService %s Accepted %q, want %q", name, got, want)
+		}
+		return nil
+	})
+}
+
+func clearStatus(t *testing.T, c *kubetest.Cluster, ns, name string) {
+	ri := c.Dynamic.Resource(virtualServices).Namespace(ns)
+	vs, err := ri.Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unstructured.RemoveNestedField(vs.Object, "status")
+	if _, err := ri.UpdateStatus(t.Context(), vs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -373,4 +433,43 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestCASecretRace: a replica that loses the race to create the CA Secret uses the
+// winner's root, not its own.
+func TestCASecretRace(t *testing.T) {
+	winner, err := ca.New(ca.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := winner.KeyPEM()
+	client := fake.NewClientset()
+	client.PrependReactor("create", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		// Another replica creates it first.
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "istio-ca-secret", Namespace: "istio-system"},
+			Data: map[string][]byte{caSecretCert: winner.RootPEM(), caSecretKey: key}}
+		if err := client.Tracker().Add(s); err != nil {
+			return true, nil, err
+		}
+		return true, nil, apierrors.NewAlreadyExists(corev1.Resource("secrets"), "istio-ca-secret")
+	})
+	root, err := loadOrCreateCASecret(t.Context(), client, "istio-system", "istio-ca-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(root.RootPEM(), winner.RootPEM()) {
+		t.Error("the loser kept its own root")
+	}
+	// Later starts read it.
+	again, err := loadOrCreateCASecret(t.Context(), client, "istio-system", "istio-ca-secret")
+	if err != nil || !bytes.Equal(again.RootPEM(), winner.RootPEM()) {
+		t.Errorf("second load: %v", err)
+	}
+}
+
+func TestCASecretNeedsKube(t *testing.T) {
+	f := leaderFlags{caSecret: "istio-ca-secret"}
+	if _, err := f.jobs(t.Context(), &webhookFlags{}, &sources{}, nil); err == nil {
+		t.Error("--ca-secret accepted without Kubernetes")
+	}
 }

@@ -133,3 +133,28 @@ func resource(c *kubetest.Cluster, o *unstructured.Unstructured) dynamic.Resourc
 	}
 	return ri
 }
+
+// TestInstallPrints: without --kubeconfig, weft install prints the manifest of the
+// options given.
+func TestInstallPrints(t *testing.T) {
+	out, err := run(t, "install", "-n", "mesh", "--image", "registry.example/weft:1.0", "--replicas", "3", "--no-gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := install.Manifest(install.Options{Namespace: "mesh", Image: "registry.example/weft:1.0", Replicas: 3,
+		NoGateway: true, Version: Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Error("weft install printed something else than the manifest of its flags")
+	}
+	for _, s := range []string{"\n  name: mesh\n", "image: registry.example/weft:1.0\n", "replicas: 3\n"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("manifest lacks %q", s)
+		}
+	}
+	if strings.Contains(out, "istio-ingressgateway") {
+		t.Error("--no-gateway printed the gateway")
+	}
+}
