@@ -14,7 +14,7 @@ import (
 
 // TestAnalyzeGolden analyzes testdata/analyze: schema errors of invalid objects
 // (IST0106, one per field), and gateways and subsets that are not there (IST0101),
-// object by object in file order. The output is in testdata/analyze.golden.
+// object by object in file order; the items of a List are objects of its document. The output is in testdata/analyze.golden.
 func TestAnalyzeGolden(t *testing.T) {
 	objs, err := validation.LoadFiles([]string{filepath.Join("testdata", "analyze")}, nil, "default")
 	if err != nil {

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weftmesh/weft/internal/control/config"
 	"github.com/weftmesh/weft/internal/control/config/file"
 )
 
@@ -38,7 +40,8 @@ func LoadFiles(paths []string, stdin io.Reader, defaultNamespace string) ([]Obje
 	return objs, nil
 }
 
-// parse returns the Istio objects of one file.
+// parse returns the Istio objects of one file. The items of a v1 List (what kubectl
+// get -o yaml prints) are objects of the List's document.
 func parse(name string, data []byte, defaultNamespace string) []Object {
 	var objs []Object
 	for _, d := range file.ParseFile(name, data, defaultNamespace) {
@@ -47,6 +50,30 @@ func parse(name string, data []byte, defaultNamespace string) []Object {
 			objs = append(objs, Object{Err: d.Err})
 		case d.Config != nil:
 			objs = append(objs, Object{Config: d.Config, File: name, Line: d.Line, Document: d.Index})
+		case d.Other != nil && d.Other.APIVersion == "v1" && d.Other.Kind == "List":
+			objs = append(objs, listItems(name, d, defaultNamespace)...)
+		}
+	}
+	return objs
+}
+
+// listItems returns the Istio objects among the items of a List document.
+func listItems(name string, list file.Document, defaultNamespace string) []Object {
+	var l struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(list.Other.JSON, &l); err != nil {
+		return []Object{{Err: &config.ValidationError{File: name, Document: list.Index, Line: list.Line,
+			Kind: "List", Fields: []config.FieldError{{Path: "items", Reason: err.Error()}}}}}
+	}
+	var objs []Object
+	for _, item := range l.Items {
+		for _, o := range parse(name, item, defaultNamespace) {
+			o.Line, o.Document = list.Line, list.Index
+			if o.Err != nil {
+				o.Err.Line, o.Err.Document = list.Line, list.Index
+			}
+			objs = append(objs, o)
 		}
 	}
 	return objs
