@@ -48,8 +48,8 @@ var leaderLease = []string{"--leader-lease-duration", "2s", "--leader-renew-dead
 // release), the other takes over within the lease duration, keeps the caBundle and
 // writes status, the proxy reconnects to it, and requests through it never fail.
 func TestLeaderElection(t *testing.T) {
+	c := kubetest.Start(t) // first: it skips the test when asked to
 	weft := testbin.Weft(t)
-	c := kubetest.Start(t)
 	c.ApplyIstioCRDs(t)
 	const ns = "istio-system"
 	backend := leaderBackend(t)
