@@ -376,6 +376,7 @@ func (w *kubeWorld) checkStatus(kc *kubeControl, weft string, pod *corev1.Pod) {
 	if err != nil {
 		w.t.Fatalf("weft proxy-config endpoints: %v: %s", err, out)
 	}
+	w.t.Logf("weft proxy-config endpoints %s.%s:\n%s", pod.Name, pod.Namespace, out)
 	for name := range w.ips {
 		if strings.HasPrefix(name, "reviews-") && !strings.Contains(string(out), w.endpoint(name)) {
 			w.t.Errorf("weft proxy-config endpoints lacks %s (%s):\n%s", name, w.endpoint(name), out)
