@@ -66,6 +66,10 @@ type cpRun struct {
 	Changes       []*cpChange
 	Churn         *cpChurn `json:"churn,omitempty"`
 	ServedService int      `json:"services_served"`
+	// Dropped counts the streams the server ended over the point; LastDrop says why
+	// the last one ended, as the client saw it.
+	Dropped  int64  `json:"streams_dropped"`
+	LastDrop string `json:"last_drop,omitempty"`
 }
 
 // cpMem is the control plane's memory once every client is connected and the changes
@@ -86,6 +90,9 @@ type cpChange struct {
 	CPU       float64   `json:"cpu_seconds"`
 	Bytes     int64     `json:"bytes"`
 	Responses int64     `json:"responses"`
+	// Dropped counts the clients' streams the server ended during the push; those
+	// clients connected again and count from their new stream's last ACK.
+	Dropped int64 `json:"streams_dropped"`
 }
 
 // runControlPlane is scenario 7: per point, weft control on a config directory and N
@@ -141,7 +148,7 @@ func (e *env) cpWorld(ctx context.Context, name string, pt cpPoint) (*cpRun, err
 	start := time.Now()
 	w.fleet = startFleet(ctx, addr(cp.xds), pt.Clients, churn)
 	defer w.fleet.close()
-	_, fs, err := w.settle(ctx, 0, 0)
+	_, fs, err := w.settle(ctx, 0, 0, 0)
 	if err != nil {
 		return nil, fmt.Errorf("initial sync: %w", err)
 	}
@@ -167,6 +174,9 @@ func (e *env) cpWorld(ctx context.Context, name string, pt cpPoint) (*cpRun, err
 	}
 	if r.Memory, err = w.memory(); err != nil {
 		return nil, err
+	}
+	if r.Dropped = w.fleet.reconnects.Load(); r.Dropped > 0 {
+		r.LastDrop, _ = w.fleet.lastDrop.Load().(string)
 	}
 	return r, nil
 }
@@ -206,7 +216,7 @@ func (w *cpWorld) memory() (cpMem, error) {
 // measure makes one change and times its push: per client that received anything,
 // from the change to its last ACK once the push has settled.
 func (w *cpWorld) measure(ctx context.Context, kind string, change func() error) (*cpChange, error) {
-	srv, before, err := w.settle(ctx, 0, 0)
+	srv, before, err := w.settle(ctx, 0, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +224,7 @@ func (w *cpWorld) measure(ctx context.Context, kind string, change func() error)
 	for i, c := range w.fleet.clients {
 		counts[i] = c.responses.Load()
 	}
+	drops := w.fleet.reconnects.Load()
 	cpu0, _ := procCPU(w.cp.pid())
 	start := time.Now()
 	if err := change(); err != nil {
@@ -223,20 +234,20 @@ func (w *cpWorld) measure(ctx context.Context, kind string, change func() error)
 	if err := sleepCtx(ctx, cpDebounce); err != nil {
 		return nil, err
 	}
-	_, after, err := w.settle(ctx, srv.converged+float64(len(w.fleet.clients)), 0)
+	_, after, err := w.settle(ctx, srv.converged+float64(len(w.fleet.clients)), 0, drops)
 	if err != nil {
 		return nil, err
 	}
 	cpu1, _ := procCPU(w.cp.pid())
 	c := &cpChange{Kind: kind, CPU: (cpu1 - cpu0).Seconds(), Bytes: after.bytes - before.bytes,
-		Responses: after.responses - before.responses}
+		Responses: after.responses - before.responses, Dropped: w.fleet.reconnects.Load() - drops}
 	for i, cl := range w.fleet.clients {
 		if cl.responses.Load() > counts[i] {
 			c.Lats = append(c.Lats, float64(time.Unix(0, cl.lastAck.Load()).Sub(start))/float64(time.Millisecond))
 		}
 	}
 	c.Pct = latencyPct(c.Lats)
-	fmt.Printf("     %s change: %d clients, p50 %.0f ms, p99 %.0f ms, %.2f CPU-s, %.1f MB\n",
-		kind, c.Pct.N, c.Pct.P50, c.Pct.P99, c.CPU, float64(c.Bytes)/1e6)
+	fmt.Printf("     %s change: %d clients, p50 %.0f ms, p99 %.0f ms, %.2f CPU-s, %.1f MB, %d streams dropped\n",
+		kind, c.Pct.N, c.Pct.P50, c.Pct.P99, c.CPU, float64(c.Bytes)/1e6, c.Dropped)
 	return c, nil
 }

@@ -50,7 +50,7 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 		Raw:     runs,
 	}
 	var points, conv, churn table
-	points = table{Header: []string{"clients", "services", "scoping", "connect s", "connect CPU s", "initial MB", "RSS MiB", "peak RSS MiB", "Go heap MiB", "RSS KiB per client"}}
+	points = table{Header: []string{"clients", "services", "scoping", "connect s", "connect CPU s", "initial MB", "RSS MiB", "peak RSS MiB", "Go heap MiB", "RSS KiB per client", "streams dropped"}}
 	conv = table{Header: []string{"clients", "services", "scoping", "change", "clients reached", "p50 ms", "p99 ms", "p99 after debounce ms", "max ms", "CPU s per push", "MB pushed", "responses"}}
 	churn = table{Header: []string{"clients", "services", "scoping", "changes", "per s", "seen of expected", "p50 ms", "p99 ms", "max ms", "cores", "MB/s pushed", "settled s after"}}
 	base := map[int]float64{} // RSS at the fewest clients, by services (unscoped)
@@ -69,7 +69,7 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 			perClient = fmt.Sprintf("%.0f", (m.RSS-base[p.Services])/float64(p.Clients-fewest)/1024)
 		}
 		points.add(strconv.Itoa(p.Clients), strconv.Itoa(p.Services), scopeCell(p), fmt.Sprintf("%.1f", run.ConnectSecs),
-			fmt.Sprintf("%.1f", run.ConnectCPU), fmt.Sprintf("%.1f", float64(run.InitialBytes)/1e6), mib(m.RSS), mib(m.Peak), mib(m.Heap), perClient)
+			fmt.Sprintf("%.1f", run.ConnectCPU), fmt.Sprintf("%.1f", float64(run.InitialBytes)/1e6), mib(m.RSS), mib(m.Peak), mib(m.Heap), perClient, strconv.FormatInt(run.Dropped, 10))
 		r.Metrics["rss_mib/"+key] = m.RSS / (1 << 20)
 		r.Metrics["peak_rss_mib/"+key] = m.Peak / (1 << 20)
 		r.Metrics["heap_mib/"+key] = m.Heap / (1 << 20)
@@ -118,10 +118,18 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 	}
 	cpTargets(r, runs)
 	r.Method = cpMethod(e)
+	for _, run := range runs {
+		if run.Dropped > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("At %d clients × %d services (%s), the control plane ended %d client streams (the last: `%s`); "+
+				"each client connected again a second later, as Envoy does, and its convergence counts to the last ACK on its new stream.",
+				run.Point.Clients, run.Point.Services, scopeCell(run.Point), run.Dropped, run.LastDrop))
+		}
+	}
 	r.Notes = append(r.Notes,
 		"The clients run in the harness's process on the same two cores as the control plane: their receiving and ACKing is in the convergence times, as an Envoy's would be on a loaded node, but not in the control plane's CPU and memory, which are its process's alone.",
 		"With a config directory, every file change is a config event, and a config event regenerates every type for every client (a full push); only what changed is sent. "+
-			"Istio's ServiceEntry controller turns a WorkloadEntry change into an EDS-only push. Kubernetes endpoints (`--kube`) are endpoint events here too and push EDS only.",
+			"Istio's ServiceEntry controller turns a WorkloadEntry change into an EDS-only push; in weft only registry endpoint events (EndpointSlices with `--kube`) are EDS-only, and even those regenerate every cluster's assignment for every client.",
+		"Where the control plane's time and memory go: [controlplane-profile.md](controlplane-profile.md), CPU and heap profiles from `go test -bench BenchmarkScale ./internal/control` (the same pipeline in process; `weft control` serves no /debug/pprof).",
 		"Under churn, the config directory's watcher reads at most once a second while files keep changing (it waits for 100 ms of quiet, or 1 s after the first change of a burst): that, not the push, sets the floor of the churn latencies.")
 	return r, nil
 }

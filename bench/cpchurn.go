@@ -44,7 +44,7 @@ type cpChurnEvent struct {
 // second, then waits until the control plane has settled, and times every change at
 // every client that sees the service.
 func (w *cpWorld) churn(ctx context.Context, t *churnTracker) (*cpChurn, error) {
-	_, before, err := w.settle(ctx, 0, 0)
+	_, before, err := w.settle(ctx, 0, 0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (w *cpWorld) churn(ctx context.Context, t *churnTracker) (*cpChurn, error) 
 	if err := sleepCtx(ctx, cpDebounce); err != nil {
 		return nil, err
 	}
-	_, after, err := w.settle(ctx, 0, time.Second)
+	_, after, err := w.settle(ctx, 0, time.Second, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -40,9 +40,12 @@ type adsFleet struct {
 	clients []*adsClient
 	churn   *churnTracker
 	names   sync.Map // interned resource names: clients in a namespace hold the same
-	errc    chan error
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// reconnects counts streams the server ended; lastDrop says why the last one ended.
+	reconnects atomic.Int64
+	lastDrop   atomic.Value
+	errc       chan error
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // adsClient is one simulated sidecar. The counters are written by its goroutine and
@@ -124,11 +127,32 @@ type adsStream struct {
 	st    discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient
 	names map[string][]string // the EDS and RDS subscriptions
 	nonce map[string]string   // the last nonce received, by type
-	seen  map[string]bool     // types received
+	seen  map[string]bool     // types received, over every stream of the client
 	churn map[string]bool     // the churn service's endpoints it holds
 }
 
+// run keeps client c connected: as Envoy does, it connects again (after a second)
+// when the server ends its stream, and subscribes afresh.
 func (f *adsFleet) run(ctx context.Context, xds string, c *adsClient) error {
+	seen := map[string]bool{}
+	for tries := 0; ; tries++ {
+		err := f.stream(ctx, xds, c, seen)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if tries == 20 {
+			return fmt.Errorf("stream ended 20 times, last: %w", err)
+		}
+		f.reconnects.Add(1)
+		f.lastDrop.Store(fmt.Sprintf("client %d: %v", c.i, err))
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return nil
+		}
+	}
+}
+
+// stream runs one ADS stream on a connection of its own until it fails.
+func (f *adsFleet) stream(ctx context.Context, xds string, c *adsClient, seen map[string]bool) error {
 	conn, err := grpc.NewClient(xds, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<30)))
 	if err != nil {
@@ -140,7 +164,7 @@ func (f *adsFleet) run(ctx context.Context, xds string, c *adsClient) error {
 		return err
 	}
 	s := &adsStream{f: f, c: c, st: st, names: map[string][]string{}, nonce: map[string]string{},
-		seen: map[string]bool{}, churn: map[string]bool{}}
+		seen: seen, churn: map[string]bool{}}
 	if err := st.Send(&discoveryv3.DiscoveryRequest{Node: cpNode(c.i), TypeUrl: typeCluster}); err != nil {
 		return err
 	}

@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// cpTimeout bounds how long one push may take to settle: at 2000 clients and 1000
+// services on two loaded cores a push takes minutes.
+const cpTimeout = 15 * time.Minute
+
 // cpServerStat is what weft control's /metrics say about its pushes.
 type cpServerStat struct {
 	sent      float64  // responses sent: pilot_xds_pushes without the error types
@@ -51,17 +55,18 @@ func cpServer(port int) (cpServerStat, error) {
 }
 
 // settle waits until every client holds config of every type, the server has finished
-// at least converged connection pushes, and the clients have received (and ACKed)
+// at least converged connection pushes (a stream that ended after the fleet had
+// dropped streams counts as one: its push never finishes), and the clients have received (and ACKed)
 // every response the server sent, unchanged on polls at least quiet apart (and two
 // polls in any case: a subscription answered late would otherwise go unnoticed). It
 // returns the state at the first of those polls.
-func (w *cpWorld) settle(ctx context.Context, converged float64, quiet time.Duration) (cpServerStat, fleetStat, error) {
+func (w *cpWorld) settle(ctx context.Context, converged float64, quiet time.Duration, dropped int64) (cpServerStat, fleetStat, error) {
 	start := time.Now()
 	var prev *fleetStat
 	var prevSrv cpServerStat
 	var prevAt time.Time
 	n := len(w.fleet.clients)
-	for time.Since(start) < xdsTimeout {
+	for time.Since(start) < cpTimeout {
 		srv, err := cpServer(w.cp.mon)
 		if err != nil {
 			return srv, fleetStat{}, err
@@ -77,7 +82,7 @@ func (w *cpWorld) settle(ctx context.Context, converged float64, quiet time.Dura
 			return srv, fs, fmt.Errorf("the control plane failed: %s", strings.Join(srv.errs, ", "))
 		}
 		switch {
-		case fs.ready == n && srv.converged >= converged && float64(fs.responses) == srv.sent:
+		case fs.ready == n && srv.converged+float64(w.fleet.reconnects.Load()-dropped) >= converged && float64(fs.responses) == srv.sent:
 			if prev != nil && prev.responses == fs.responses && prevSrv.converged == srv.converged {
 				if time.Since(prevAt) >= quiet {
 					return prevSrv, *prev, nil
@@ -95,7 +100,7 @@ func (w *cpWorld) settle(ctx context.Context, converged float64, quiet time.Dura
 	}
 	fs := w.fleet.stat()
 	return cpServerStat{}, fs, fmt.Errorf("not settled after %s: %d of %d clients ready, %d responses received: %s",
-		xdsTimeout, fs.ready, n, fs.responses, logTail(w.cp.log))
+		cpTimeout, fs.ready, n, fs.responses, logTail(w.cp.log))
 }
 
 // procPeak is a process's peak resident set (VmHWM) in bytes, 0 if unknown.
