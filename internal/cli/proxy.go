@@ -16,6 +16,7 @@ import (
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/weftmesh/weft/internal/memtrim"
 	"github.com/weftmesh/weft/internal/proxy"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/probe"
@@ -118,6 +119,9 @@ func runProxy(ctx context.Context, f proxyFlags) error {
 			p.AccessLogs.Reopen()
 		}
 	}()
+	// The pages of the binary that starting touched (most of it) go back; what the
+	// proxy runs maps in again (see package memtrim).
+	go memtrim.Run(ctx, time.Minute, log)
 	log.Info("weft proxy started", "listeners", len(p.Listeners.Listeners()), "clusters", len(p.Clusters.Clusters()),
 		"admin", p.AdminAddress(), "concurrency", f.concurrency)
 	return p.Run(ctx)
