@@ -5,7 +5,8 @@
 // over within the lease duration. Every replica keeps serving xDS and the webhooks.
 //
 // CABundle is the job that keeps the webhook configurations' caBundle equal to the
-// control plane's CA root.
+// control plane's CA root; RootCert publishes that root in every namespace as the
+// ConfigMap istio-ca-root-cert, which injected proxies mount to verify secure xDS.
 //
 // The package imports client-go and the Kubernetes API types. It must not import the
 // rest of the control plane, the proxy or injection: jobs are plain functions.
