@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/weftmesh/weft/internal/control"
+	"github.com/weftmesh/weft/internal/control/ads"
 	"github.com/weftmesh/weft/internal/control/config"
 	"github.com/weftmesh/weft/internal/control/config/file"
 	"github.com/weftmesh/weft/internal/control/mesh"
@@ -21,14 +22,16 @@ import (
 )
 
 type controlFlags struct {
-	configDir  string
-	xdsAddr    string
-	monAddr    string
-	meshConfig string
-	logLevel   string
-	kube       kubeFlags
-	webhook    webhookFlags
-	leader     leaderFlags
+	configDir string
+	xdsAddr   string
+	// secureXDSAddr serves the same ADS over TLS (istiod's 15012).
+	secureXDSAddr string
+	monAddr       string
+	meshConfig    string
+	logLevel      string
+	kube          kubeFlags
+	webhook       webhookFlags
+	leader        leaderFlags
 }
 
 func newControlCmd() *cobra.Command {
@@ -47,13 +50,16 @@ serve the mesh of a Kubernetes cluster: Services, EndpointSlices, Pods, Nodes an
 Namespaces, and the Istio CRDs, watched with informers. With both, objects in
 --config-dir take precedence over cluster objects of the same kind, namespace and name.
 
-With --webhook-address (:15017), also serve the sidecar injection webhook
-(AdmissionReview v1 at /inject) over TLS, with a certificate from the control plane's
-CA, whose root --ca-dir keeps (see docs/kubernetes.md, "Sidecar injection").
+With --secure-xds-address (:15012), also serve ADS over TLS, and with
+--webhook-address (:15017) the sidecar injection and validation webhooks
+(AdmissionReview v1 at /inject and /validate), both with a certificate for
+--tls-hosts from the control plane's CA, whose root --ca-dir keeps (see
+docs/kubernetes.md, "Secure xDS" and "Sidecar injection").
 
 On Kubernetes the replicas elect a leader with a Lease (--leader-elect); only the
-leader writes status and keeps the webhook configurations' caBundle equal to the CA
-root, which --ca-secret shares between replicas (docs/kubernetes.md, "Leader
+leader writes status, keeps the webhook configurations' caBundle equal to the CA
+root, which --ca-secret shares between replicas, and publishes the root in every
+namespace as the ConfigMap istio-ca-root-cert (docs/kubernetes.md, "Leader
 election").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runControl(cmd.Context(), f, nil) },
@@ -61,6 +67,8 @@ election").`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.configDir, "config-dir", "", "directory of Istio YAML, read recursively and watched")
 	fl.StringVar(&f.xdsAddr, "xds-address", "127.0.0.1:15010", "address of the ADS server (plaintext gRPC)")
+	fl.StringVar(&f.secureXDSAddr, "secure-xds-address", "", "also serve ADS over TLS there (istiod's :15012), "+
+		"with a certificate from the control plane's CA for --tls-hosts")
 	fl.StringVar(&f.monAddr, "monitoring-address", ":15014", "address of /metrics and the /debug endpoints")
 	fl.StringVar(&f.meshConfig, "mesh-config", "", "Istio MeshConfig YAML (rootNamespace, trustDomain, outboundTrafficPolicy, connectTimeout)")
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: debug, info, warning, error")
@@ -101,15 +109,27 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 		_ = xl.Close()
 		return fmt.Errorf("--monitoring-address: %w", err)
 	}
-	singletons, err := f.leader.jobs(ctx, &f.webhook, src, log)
+	defer func() { _, _ = xl.Close(), ml.Close() }() // closed already once served
+	root, err := f.caRoot(ctx, src)
 	if err != nil {
-		_, _ = xl.Close(), ml.Close()
+		return err
+	}
+	var serveOpts []ads.ServeOption
+	sl, slTLS, err := f.secureXDS(root, log)
+	if err != nil {
+		return err
+	}
+	if sl != nil {
+		defer sl.Close()
+		serveOpts = append(serveOpts, ads.WithSecureXDS(sl, slTLS))
+	}
+	singletons, err := f.leader.jobs(root, f.webhook.addr != "", src, log)
+	if err != nil {
 		return err
 	}
 	src.jobs = append(src.jobs, singletons...)
-	webhookJob, err := f.webhook.job(log)
+	webhookJob, err := f.webhook.job(root, log)
 	if err != nil {
-		_, _ = xl.Close(), ml.Close()
 		return err
 	}
 	if webhookJob != nil {
@@ -133,7 +153,7 @@ func runControl(ctx context.Context, f controlFlags, started func(xds, monitorin
 		if started != nil {
 			started(xl.Addr(), ml.Addr())
 		}
-	})
+	}, serveOpts...)
 }
 
 // sources are what a control plane serves, and the jobs that run beside it: on

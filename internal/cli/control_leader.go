@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -50,7 +48,8 @@ func addLeaderFlags(fl *pflag.FlagSet, f *leaderFlags) {
 		id = host + "_" + strconv.Itoa(os.Getpid())
 	}
 	fl.BoolVar(&f.elect, "leader-elect", true, "on Kubernetes, elect a leader among the replicas with a Lease ("+leaseName+
-		" in --control-namespace); only the leader writes status and keeps the webhook configurations' caBundle")
+		" in --control-namespace); only the leader writes status, keeps the webhook configurations' caBundle "+
+		"and publishes the CA root in every namespace (ConfigMap istio-ca-root-cert)")
 	fl.StringVar(&f.namespace, "control-namespace", ns, "the control plane's namespace (default $POD_NAMESPACE, else istio-system): "+
 		"the leader Lease and the --ca-secret Secret live there")
 	fl.StringVar(&f.identity, "leader-identity", id, "this replica's name in the Lease (default $POD_NAME, else host_pid)")
@@ -58,7 +57,7 @@ func addLeaderFlags(fl *pflag.FlagSet, f *leaderFlags) {
 	fl.DurationVar(&f.renew, "leader-renew-deadline", 10*time.Second, "how long the leader tries to renew before it stops leading")
 	fl.DurationVar(&f.retry, "leader-retry-period", 2*time.Second, "how often the replicas try to acquire or renew the Lease")
 	fl.StringVar(&f.caSecret, "ca-secret", "", "keep the CA's root in this Secret of --control-namespace (made by the first replica, "+
-		"as istiod's istio-ca-secret), so that every replica serves the webhooks with certificates of one root; instead of --ca-dir")
+		"as istiod's istio-ca-secret), so that every replica serves the webhooks and secure xDS with certificates of one root; instead of --ca-dir")
 	fl.StringVar(&f.mutating, "webhook-config-name", "istio-sidecar-injector",
 		"the MutatingWebhookConfiguration whose caBundle the leader keeps equal to the CA root (with --webhook-address)")
 	fl.StringVar(&f.validating, "validating-webhook-config-name", "",
@@ -67,23 +66,20 @@ func addLeaderFlags(fl *pflag.FlagSet, f *leaderFlags) {
 
 // jobs returns what runs beside the control plane for the leader's work: with
 // --leader-elect, the elector, which runs the singleton jobs while this replica
-// leads; without, the jobs themselves. With Kubernetes and --webhook-address, it
-// settles the webhook's CA root (from --ca-secret, else --ca-dir) and adds the job
+// leads; without, the jobs themselves. With Kubernetes and a CA root (the control
+// plane serves a TLS port), they include the job publishing the root as the
+// istio-ca-root-cert ConfigMap of every namespace and, with the webhooks, the job
 // keeping the webhook configurations' caBundle equal to it.
-func (f *leaderFlags) jobs(ctx context.Context, w *webhookFlags, src *sources, log *slog.Logger) ([]func(context.Context) error, error) {
+func (f *leaderFlags) jobs(root *ca.CA, webhooks bool, src *sources, log *slog.Logger) ([]func(context.Context) error, error) {
 	if !src.kube {
-		if f.caSecret != "" {
-			return nil, errors.New("--ca-secret needs Kubernetes (--kubeconfig or --kube)")
-		}
 		return src.leaderJobs, nil
 	}
 	jobs := src.leaderJobs
-	if w.addr != "" {
-		root, err := f.caRoot(ctx, w, src.kubeClient)
-		if err != nil {
-			return nil, err
-		}
-		w.root = root
+	if root != nil {
+		rc := &leader.RootCert{Client: src.kubeClient, Root: root.RootPEM(), Log: log}
+		jobs = append(jobs, rc.Run)
+	}
+	if root != nil && webhooks {
 		validating := f.validating
 		if validating == "" {
 			validating = "istio-validator-" + f.namespace
@@ -102,22 +98,6 @@ func (f *leaderFlags) jobs(ctx context.Context, w *webhookFlags, src *sources, l
 	}
 	log.Info("leader election", "lease", f.namespace+"/"+leaseName, "identity", f.identity, "jobs", len(jobs))
 	return []func(context.Context) error{e.Run}, nil
-}
-
-// caRoot is the webhook's CA root: kept in --ca-secret, else in --ca-dir.
-func (f *leaderFlags) caRoot(ctx context.Context, w *webhookFlags, client kubernetes.Interface) (*ca.CA, error) {
-	if f.caSecret == "" {
-		root, err := loadOrCreateCA(w.caDir)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-dir: %w", err)
-		}
-		return root, nil
-	}
-	root, err := loadOrCreateCASecret(ctx, client, f.namespace, f.caSecret)
-	if err != nil {
-		return nil, fmt.Errorf("--ca-secret %s/%s: %w", f.namespace, f.caSecret, err)
-	}
-	return root, nil
 }
 
 // loadOrCreateCASecret loads the root kept in the Secret, or makes one and keeps it

@@ -468,8 +468,8 @@ func TestCASecretRace(t *testing.T) {
 }
 
 func TestCASecretNeedsKube(t *testing.T) {
-	f := leaderFlags{caSecret: "istio-ca-secret"}
-	if _, err := f.jobs(t.Context(), &webhookFlags{}, &sources{}, nil); err == nil {
+	f := controlFlags{leader: leaderFlags{caSecret: "istio-ca-secret"}, secureXDSAddr: ":15012"}
+	if _, err := f.caRoot(t.Context(), &sources{}); err == nil {
 		t.Error("--ca-secret accepted without Kubernetes")
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -25,22 +24,24 @@ type webhookFlags struct {
 	hosts  []string
 	caDir  string
 	inject injectFlags
-	// root, when set (from --ca-secret), is the CA's root instead of --ca-dir's.
-	root *ca.CA
 }
 
 func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
 	fl.StringVar(&f.addr, "webhook-address", "", "serve the sidecar injection and config validation webhooks (AdmissionReview v1 at /inject and /validate, TLS) there, e.g. :15017")
-	fl.StringSliceVar(&f.hosts, "webhook-hosts", []string{"istiod.istio-system.svc"},
-		"DNS names and IPs of the webhook's serving certificate (the Service the API server calls)")
+	fl.StringSliceVar(&f.hosts, "tls-hosts", []string{"istiod.istio-system.svc"},
+		"DNS names and IPs of the serving certificate of --webhook-address and --secure-xds-address (the istiod Service's names, "+
+			"which the API server and the proxies verify)")
+	fl.StringSliceVar(&f.hosts, "webhook-hosts", nil, "the former name of --tls-hosts")
+	_ = fl.MarkDeprecated("webhook-hosts", "use --tls-hosts")
 	fl.StringVar(&f.caDir, "ca-dir", "", "directory of the CA's root-cert.pem and root-key.pem, made there when missing "+
-		"(default: a new root in memory); root-cert.pem is the webhook configuration's caBundle")
+		"(default: a new root in memory); root-cert.pem is the webhook configuration's caBundle and what proxies verify secure xDS with")
 	fl.StringVar(&f.inject.configPath, "inject-config", "", "injector config YAML for the webhook (as weft kube-inject --inject-config)")
 }
 
 // job returns the webhook server (/inject and /validate) to run beside the control
-// plane, or nil without --webhook-address. The listener is open when it returns.
-func (f *webhookFlags) job(log *slog.Logger) (func(context.Context) error, error) {
+// plane, with a serving certificate of root, or nil without --webhook-address. The
+// listener is open when it returns.
+func (f *webhookFlags) job(root *ca.CA, log *slog.Logger) (func(context.Context) error, error) {
 	if f.addr == "" {
 		return nil, nil
 	}
@@ -48,16 +49,9 @@ func (f *webhookFlags) job(log *slog.Logger) (func(context.Context) error, error
 	if err != nil {
 		return nil, fmt.Errorf("--inject-config: %w", err)
 	}
-	root := f.root
-	if root == nil {
-		root, err = loadOrCreateCA(f.caDir)
-	}
+	tlsConfig, err := root.ServingConfig(f.hosts, servingTTL)
 	if err != nil {
-		return nil, fmt.Errorf("--ca-dir: %w", err)
-	}
-	tlsConfig, err := root.ServingConfig(f.hosts, 90*24*time.Hour)
-	if err != nil {
-		return nil, fmt.Errorf("--webhook-hosts: %w", err)
+		return nil, fmt.Errorf("--tls-hosts: %w", err)
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

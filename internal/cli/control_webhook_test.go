@@ -24,7 +24,7 @@ import (
 func TestControlWebhook(t *testing.T) {
 	dir := t.TempDir()
 	f := webhookFlags{hosts: []string{"127.0.0.1"}, caDir: dir}
-	if job, err := f.job(slog.New(slog.DiscardHandler)); job != nil || err != nil {
+	if job, err := f.job(nil, slog.New(slog.DiscardHandler)); job != nil || err != nil {
 		t.Fatalf("job without a listener address: %v, %v", job != nil, err)
 	}
 	f.addr = "127.0.0.1:0"
@@ -40,7 +40,7 @@ func TestControlWebhook(t *testing.T) {
 
 	// job listens before it returns; find the address from the log line.
 	var logs bytes.Buffer
-	job, err := f.job(slog.New(slog.NewTextHandler(&logs, nil)))
+	job, err := f.job(root, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,8 +92,10 @@ func generateXDS(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []s
 }
 
 // Serve runs the sources, waits until they have read their config once, calls ready,
-// then serves ADS on xds and monitoring on mon until ctx ends or something fails.
-func (s *Server) Serve(ctx context.Context, xds, mon net.Listener, ready func()) error {
+// then serves ADS on xds and monitoring on mon until ctx ends or something fails. opts
+// go to the ADS server (ads.WithSecureXDS: ADS over TLS on a second listener, which
+// the caller closes if Serve returns before serving).
+func (s *Server) Serve(ctx context.Context, xds, mon net.Listener, ready func(), opts ...ads.ServeOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -109,7 +111,7 @@ func (s *Server) Serve(ctx context.Context, xds, mon net.Listener, ready func())
 		if ready != nil {
 			ready()
 		}
-		err = s.ads.Serve(ctx, xds, mon)
+		err = s.ads.Serve(ctx, xds, mon, opts...)
 	} else {
 		_ = xds.Close()
 		_ = mon.Close()

@@ -165,25 +165,32 @@ func (s *Server) Register(g grpc.ServiceRegistrar) {
 func (s *Server) Snapshot() *mesh.Snapshot { return s.current.Load() }
 
 // Serve runs the server until ctx ends: the debounce loop, ADS on xds and, when
-// monitoring is not nil, /metrics and /debug/* on monitoring. It closes both listeners.
-func (s *Server) Serve(ctx context.Context, xds, monitoring net.Listener) error {
+// monitoring is not nil, /metrics and /debug/* on monitoring; with WithSecureXDS, ADS
+// over TLS too. It closes every listener.
+func (s *Server) Serve(ctx context.Context, xds, monitoring net.Listener, opts ...ServeOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	gs := grpc.NewServer(
+	var c serveConfig
+	for _, o := range opts {
+		o(&c)
+	}
+	gs, gss := s.grpcServers(c,
 		// istiod's keepalive: clients may ping every 15 s, even between streams; dead
 		// peers are found within 40 s.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	)
-	s.Register(gs)
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	start := func(f func() error) {
 		wg.Go(func() { errc <- f() })
 	}
 	start(func() error { return s.Run(ctx) })
 	start(func() error { return gs.Serve(xds) })
+	if gss != nil {
+		start(func() error { return gss.Serve(c.secure) })
+	}
 	if monitoring != nil {
 		start(func() error {
 			if err := hs.Serve(monitoring); !errors.Is(err, http.ErrServerClosed) {
@@ -199,6 +206,9 @@ func (s *Server) Serve(ctx context.Context, xds, monitoring net.Listener) error 
 	}
 	cancel()
 	gs.Stop()
+	if gss != nil {
+		gss.Stop()
+	}
 	_ = hs.Close()
 	wg.Wait()
 	return err
