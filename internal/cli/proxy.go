@@ -30,6 +30,9 @@ type proxyFlags struct {
 	drainTimeS  int
 	// Control-plane mode: the bootstrap is written from these, as pilot-agent does.
 	xds       string
+	xdsTLS    bool
+	xdsTLSSet bool // --xds-tls was given
+	xdsRoot   string
 	nodeID    string
 	cluster   string
 	metadata  map[string]string
@@ -58,9 +61,18 @@ it takes its identity from the environment the sidecar injector sets: the node I
 sidecar~$INSTANCE_IP~$POD_NAME.$POD_NAMESPACE~$POD_NAMESPACE.svc.cluster.local, node
 metadata from every ISTIO_META_* variable plus NAME, NAMESPACE, INSTANCE_IPS and
 SERVICE_ACCOUNT, and the workload labels from --labels-file (or ISTIO_METAJSON_LABELS).
-Flags given win over the environment.`,
+Flags given win over the environment.
+
+ADS goes over TLS when the --xds port is 15012 (istiod's secure port), with
+--xds-root-cert, or with --xds-tls; the control plane's certificate must chain to
+the root in --xds-root-cert (default $XDS_ROOT_CA, else
+/var/run/secrets/istio/root-cert.pem, where the injector mounts the
+istio-ca-root-cert ConfigMap) and name the --xds host.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runProxy(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.xdsTLSSet = cmd.Flags().Changed("xds-tls")
+			return runProxy(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&f.configPath, "config-path", "c", "", "path to an Envoy v3 bootstrap (YAML or JSON)")
@@ -69,6 +81,9 @@ Flags given win over the environment.`,
 	fl.StringVarP(&f.logLevel, "log-level", "l", "info", "log level: trace, debug, info, warning, error, critical, off")
 	fl.IntVar(&f.drainTimeS, "drain-time-s", 600, "seconds to let connections finish when draining")
 	fl.StringVar(&f.xds, "xds", "", "control plane ADS address (host:port); writes the bootstrap instead of reading one")
+	fl.BoolVar(&f.xdsTLS, "xds-tls", false, "ADS over TLS with --xds (default: when its port is 15012 or --xds-root-cert is given)")
+	fl.StringVar(&f.xdsRoot, "xds-root-cert", "", "PEM root the control plane's certificate is verified against when ADS is over TLS "+
+		"(default $"+proxy.EnvXDSRootCA+", else "+proxy.DefaultXDSRootCert+")")
 	fl.StringVar(&f.nodeID, "node-id", "", "xDS node ID with --xds (sidecar~IP~name.namespace~namespace.svc.cluster.local)")
 	fl.StringVar(&f.cluster, "service-cluster", "", "xDS node cluster with --xds")
 	fl.StringToStringVar(&f.metadata, "metadata", nil, "node metadata k=v with --xds (repeatable)")
@@ -170,6 +185,15 @@ func loadBootstrap(f proxyFlags) (*bootstrapv3.Bootstrap, error) {
 func agentOptions(f proxyFlags, environ []string, readFile func(string) ([]byte, error)) (proxy.AgentOptions, error) {
 	o := proxy.AgentOptions{XDS: f.xds, NodeID: f.nodeID, Cluster: f.cluster, Metadata: f.metadata, Labels: f.labels,
 		AdminAddress: f.adminAddr, Delta: f.delta, Type: f.proxyType, Domain: f.domain}
+	var useTLS *bool
+	if f.xdsTLSSet {
+		useTLS = &f.xdsTLS
+	}
+	root, err := proxy.XDSRootCert(f.xds, useTLS, f.xdsRoot, envLookup(environ))
+	if err != nil {
+		return o, err
+	}
+	o.XDSRootCert = root
 	if o.NodeID != "" {
 		return o, nil
 	}
@@ -184,6 +208,18 @@ func agentOptions(f proxyFlags, environ []string, readFile func(string) ([]byte,
 		}
 	}
 	return proxy.AgentFromEnv(o, environ, labels)
+}
+
+// envLookup looks a variable up in environ ("K=V" entries).
+func envLookup(environ []string) func(string) string {
+	return func(k string) string {
+		for _, kv := range environ {
+			if name, v, ok := strings.Cut(kv, "="); ok && name == k {
+				return v
+			}
+		}
+		return ""
+	}
 }
 
 // appProbers reads the application probes the injector moved to the status port.

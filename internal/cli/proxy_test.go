@@ -67,3 +67,30 @@ func TestAppProbersFromEnv(t *testing.T) {
 		t.Error("bad probers: no error")
 	}
 }
+
+// TestProxyXDSTLS: --xds to istiod's 15012 writes a bootstrap whose xds-grpc cluster
+// verifies the control plane with the root the injector mounts, or $XDS_ROOT_CA's;
+// 15010 stays plaintext.
+func TestProxyXDSTLS(t *testing.T) {
+	f := proxyFlags{xds: "istiod.istio-system.svc:15012", nodeID: "sidecar~10.0.0.1~a.default~default.svc.cluster.local"}
+	cases := []struct {
+		xds  string
+		env  []string
+		want string
+	}{
+		{"istiod.istio-system.svc:15012", nil, "/var/run/secrets/istio/root-cert.pem"},
+		{"istiod.istio-system.svc:15012", []string{"XDS_ROOT_CA=/etc/certs/root.pem"}, "/etc/certs/root.pem"},
+		{"istiod.istio-system.svc:15010", nil, ""},
+	}
+	for _, c := range cases {
+		f.xds = c.xds
+		o, err := agentOptions(f, c.env, os.ReadFile)
+		if err != nil || o.XDSRootCert != c.want {
+			t.Errorf("%s %v: root %q, %v; want %q", c.xds, c.env, o.XDSRootCert, err, c.want)
+		}
+	}
+	f.xds, f.xdsTLSSet, f.xdsTLS = "istiod.istio-system.svc:15012", true, false
+	if o, err := agentOptions(f, nil, os.ReadFile); err != nil || o.XDSRootCert != "" {
+		t.Errorf("--xds-tls=false: root %q, %v", o.XDSRootCert, err)
+	}
+}

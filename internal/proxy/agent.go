@@ -8,8 +8,6 @@ import (
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -17,6 +15,9 @@ import (
 type AgentOptions struct {
 	// XDS is the control plane's ADS address (host:port).
 	XDS string
+	// XDSRootCert, when set, is a PEM file of the root the control plane's
+	// certificate is verified against: ADS then goes over TLS (see XDSRootCert).
+	XDSRootCert string
 	// NodeID is the xDS node ID ("sidecar~10.1.0.5~reviews-v1-xxx.default~default.svc.cluster.local").
 	NodeID  string
 	Cluster string
@@ -35,7 +36,8 @@ type AgentOptions struct {
 }
 
 // AgentBootstrap builds the bootstrap of a control-plane-driven proxy: the node,
-// the admin API, and ADS to the control plane through a static "xds-grpc" cluster.
+// the admin API, and ADS to the control plane through a static "xds-grpc" cluster,
+// with an UpstreamTlsContext when o.XDSRootCert is set.
 func AgentBootstrap(o AgentOptions) (*bootstrapv3.Bootstrap, error) {
 	host, port, err := splitHostPort(o.XDS)
 	if err != nil {
@@ -49,6 +51,10 @@ func AgentBootstrap(o AgentOptions) (*bootstrapv3.Bootstrap, error) {
 	if o.Delta {
 		api = corev3.ApiConfigSource_DELTA_GRPC
 	}
+	xds, err := xdsCluster(host, port, o.XDSRootCert)
+	if err != nil {
+		return nil, err
+	}
 	ads := &corev3.ConfigSource{ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
 		ResourceApiVersion: corev3.ApiVersion_V3}
 	return &bootstrapv3.Bootstrap{
@@ -61,16 +67,9 @@ func AgentBootstrap(o AgentOptions) (*bootstrapv3.Bootstrap, error) {
 			LdsConfig: ads, CdsConfig: ads,
 			AdsConfig: &corev3.ApiConfigSource{ApiType: api, TransportApiVersion: corev3.ApiVersion_V3,
 				GrpcServices: []*corev3.GrpcService{{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
-					EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: "xds-grpc"}}}}},
+					EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: xdsClusterName}}}}},
 		},
-		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{{
-			Name:                 "xds-grpc",
-			ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
-			ConnectTimeout:       durationpb.New(1e9),
-			LoadAssignment: &endpointv3.ClusterLoadAssignment{ClusterName: "xds-grpc", Endpoints: []*endpointv3.LocalityLbEndpoints{{
-				LbEndpoints: []*endpointv3.LbEndpoint{{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{
-					Endpoint: &endpointv3.Endpoint{Address: socketAddress(host, port)}}}}}}},
-		}}},
+		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: []*clusterv3.Cluster{xds}},
 	}, nil
 }
 

@@ -2,6 +2,7 @@ package xdsclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/weftmesh/weft/internal/proxy/listener"
@@ -26,7 +28,10 @@ import (
 type Options struct {
 	// Target is the ADS server's address (host:port).
 	Target string
-	Node   *corev3.Node
+	// TLS, when set, is the client config of a stream over TLS (the bootstrap's ADS
+	// cluster's UpstreamTlsContext, which verifies the server); nil is plaintext.
+	TLS  *tls.Config
+	Node *corev3.Node
 	// Delta selects incremental xDS (DeltaAggregatedResources) instead of state of the world.
 	Delta     bool
 	Clusters  *upstream.Manager
@@ -148,7 +153,11 @@ func (c *Client) Run(ctx context.Context) error {
 
 // session runs one stream.
 func (c *Client) session(ctx context.Context) error {
-	conn, err := grpc.NewClient(c.opts.Target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if c.opts.TLS != nil {
+		creds = credentials.NewTLS(c.opts.TLS)
+	}
+	conn, err := grpc.NewClient(c.opts.Target, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", c.opts.Target, err)
 	}
