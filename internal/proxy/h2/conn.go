@@ -1,0 +1,568 @@
+package h2
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Preface is the client connection preface.
+const Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+const (
+	defaultWindow    = 65535 // RFC 9113 §6.9.2
+	defaultFrameSize = 16384
+	maxWindow        = 1<<31 - 1
+	// readBufferSize is the connection's read buffer: frames are read from it, so a
+	// burst of small frames costs one read.
+	readBufferSize = 16 << 10
+)
+
+// ErrIdleTimeout is returned by Serve when the connection had no stream for the idle
+// timeout.
+var ErrIdleTimeout = errors.New("h2: idle timeout")
+
+// ErrCode is an HTTP/2 error code.
+type ErrCode = http2.ErrCode
+
+// Error codes the connection sends.
+const (
+	ErrCodeNo          = http2.ErrCodeNo
+	ErrCodeProtocol    = http2.ErrCodeProtocol
+	ErrCodeInternal    = http2.ErrCodeInternal
+	ErrCodeFlowControl = http2.ErrCodeFlowControl
+	ErrCodeStreamClose = http2.ErrCodeStreamClosed
+	ErrCodeFrameSize   = http2.ErrCodeFrameSize
+	ErrCodeRefused     = http2.ErrCodeRefusedStream
+	ErrCodeCompression = http2.ErrCodeCompression
+	ErrCodeCalm        = http2.ErrCodeEnhanceYourCalm
+)
+
+// Config is what a connection advertises in its SETTINGS and enforces. Zero values
+// take the defaults noted.
+type Config struct {
+	// MaxConcurrentStreams bounds the streams open at once (default 1024).
+	MaxConcurrentStreams uint32
+	// StreamWindow is the receive window of each stream (default 65535).
+	StreamWindow uint32
+	// ConnWindow is the connection's receive window (default 65535).
+	ConnWindow uint32
+	// MaxFrameSize is the largest frame accepted (default 16384).
+	MaxFrameSize uint32
+	// MaxHeaderBytes bounds a request's header list: names, values and 32 bytes per
+	// field, as SETTINGS_MAX_HEADER_LIST_SIZE counts (default 64 KiB).
+	MaxHeaderBytes int
+	// MaxHeaders bounds the number of request header fields (0: no bound).
+	MaxHeaders int
+	// IdleTimeout closes the connection after that long without a stream (0: never).
+	IdleTimeout time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.MaxConcurrentStreams == 0 {
+		c.MaxConcurrentStreams = 1024
+	}
+	if c.StreamWindow == 0 {
+		c.StreamWindow = defaultWindow
+	}
+	c.StreamWindow = min(c.StreamWindow, maxWindow)
+	if c.ConnWindow < defaultWindow {
+		c.ConnWindow = defaultWindow
+	}
+	c.ConnWindow = min(c.ConnWindow, maxWindow)
+	if c.MaxFrameSize == 0 {
+		c.MaxFrameSize = defaultFrameSize
+	}
+	c.MaxFrameSize = min(max(c.MaxFrameSize, defaultFrameSize), 1<<24-1)
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+}
+
+// Handler serves request streams. ServeStream runs on a goroutine of the stream's own
+// and may block; the stream is finished when it returns (a response it did not end is
+// ended, one it never started is reset).
+type Handler interface {
+	ServeStream(st *Stream)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(st *Stream)
+
+// ServeStream calls f.
+func (f HandlerFunc) ServeStream(st *Stream) { f(st) }
+
+// Conn is one server-side HTTP/2 connection.
+type Conn struct {
+	nc  net.Conn
+	cfg Config
+	h   Handler
+	br  *bufio.Reader
+	fr  *http2.Framer // reads; only the reader goroutine uses it
+	dec *hpack.Decoder
+	hb  headerBlock // the header block being decoded (reader only)
+	w   writer
+
+	mu         sync.Mutex
+	streams    map[uint32]*Stream
+	maxID      uint32 // highest stream ID the client opened
+	recvWindow int32  // what the client may still send on the connection
+	unacked    int32  // connection credit consumed but not yet returned
+	free       []*Stream
+	goingAway  bool // GOAWAY sent: no new streams
+	stopping   bool // the reader is asked to stop
+	stopErr    error
+	idleSince  time.Time
+	idleTimer  *time.Timer
+	drainTimer *time.Timer
+
+	wg sync.WaitGroup // stream goroutines
+}
+
+// NewConn prepares to serve nc. Reads come from r, which holds nc's bytes (a reader that
+// returns bytes already read first, such as the preface, is fine).
+func NewConn(nc net.Conn, r io.Reader, cfg Config, h Handler) *Conn {
+	cfg.defaults()
+	c := &Conn{nc: nc, cfg: cfg, h: h, streams: make(map[uint32]*Stream)}
+	c.br = bufio.NewReaderSize(r, readBufferSize)
+	c.fr = http2.NewFramer(nil, c.br)
+	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
+	c.dec = hpack.NewDecoder(4096, c.hb.emit)
+	c.dec.SetMaxStringLength(cfg.MaxHeaderBytes)
+	c.hb.c = c
+	c.recvWindow = int32(cfg.ConnWindow)
+	c.w.init(nc)
+	return c
+}
+
+// Serve serves the connection until the client goes away, a connection error, the
+// idle timeout or the end of a Shutdown. It returns once every stream's handler has
+// returned. The error is nil for an orderly end, ErrIdleTimeout, an
+// http2.ConnectionError for a protocol error the connection was closed for, or the
+// read error.
+func (c *Conn) Serve() error {
+	go c.w.loop()
+	err := c.serve()
+	c.close(err)
+	return err
+}
+
+func (c *Conn) serve() error {
+	if err := c.readPreface(); err != nil {
+		return err
+	}
+	c.writeSettings()
+	if c.cfg.IdleTimeout > 0 {
+		c.mu.Lock()
+		c.idleSince = time.Now()
+		c.idleTimer = time.AfterFunc(c.cfg.IdleTimeout, c.idleCheck)
+		c.mu.Unlock()
+	}
+	first := true
+	for {
+		f, err := c.fr.ReadFrame()
+		if err == nil {
+			if first {
+				if sf, ok := f.(*http2.SettingsFrame); !ok || sf.IsAck() {
+					err = http2.ConnectionError(ErrCodeProtocol)
+				}
+				first = false
+			}
+		}
+		if err == nil {
+			c.recycle()
+			err = c.process(f)
+		}
+		if err == nil {
+			continue
+		}
+		var se http2.StreamError
+		if errors.As(err, &se) {
+			c.streamError(se.StreamID, se.Code)
+			continue
+		}
+		return c.readFailed(err)
+	}
+}
+
+// readFailed turns the reason the read loop ended into Serve's error, sending GOAWAY
+// for a connection error.
+func (c *Conn) readFailed(err error) error {
+	c.mu.Lock()
+	stopping, stopErr := c.stopping, c.stopErr
+	c.mu.Unlock()
+	if stopping {
+		return stopErr
+	}
+	var ce http2.ConnectionError
+	switch {
+	case errors.As(err, &ce):
+	case errors.Is(err, http2.ErrFrameTooLarge):
+		ce = http2.ConnectionError(ErrCodeFrameSize)
+	default:
+		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		return err
+	}
+	c.goAway(http2.ErrCode(ce))
+	return ce
+}
+
+func (c *Conn) readPreface() error {
+	var buf [len(Preface)]byte
+	if _, err := io.ReadFull(c.br, buf[:]); err != nil {
+		return err
+	}
+	if string(buf[:]) != Preface {
+		return http2.ConnectionError(ErrCodeProtocol)
+	}
+	return nil
+}
+
+// writeSettings sends the server's SETTINGS and opens the connection window.
+func (c *Conn) writeSettings() {
+	w := &c.w
+	w.mu.Lock()
+	w.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: c.cfg.StreamWindow},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: c.cfg.MaxFrameSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(c.cfg.MaxHeaderBytes)},
+	)
+	if inc := c.cfg.ConnWindow - defaultWindow; inc > 0 {
+		w.fr.WriteWindowUpdate(0, inc)
+	}
+	w.mu.Unlock()
+	w.kick()
+}
+
+// process handles one frame.
+func (c *Conn) process(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.DataFrame:
+		return c.onData(f)
+	case *http2.HeadersFrame:
+		return c.onHeaders(f)
+	case *http2.ContinuationFrame:
+		return c.onContinuation(f)
+	case *http2.SettingsFrame:
+		return c.onSettings(f)
+	case *http2.WindowUpdateFrame:
+		return c.onWindowUpdate(f)
+	case *http2.RSTStreamFrame:
+		return c.onRSTStream(f)
+	case *http2.PingFrame:
+		if f.IsAck() {
+			return nil
+		}
+		return c.w.control(func(fr *http2.Framer) { fr.WritePing(true, f.Data) })
+	case *http2.GoAwayFrame:
+		c.Shutdown(0)
+		return nil
+	case *http2.PriorityFrame:
+		if f.StreamID == f.StreamDep {
+			return http2.StreamError{StreamID: f.StreamID, Code: ErrCodeProtocol}
+		}
+		return nil
+	case *http2.PushPromiseFrame:
+		return http2.ConnectionError(ErrCodeProtocol)
+	}
+	return nil // unknown frame types are ignored
+}
+
+// stream returns the open stream id, or nil.
+func (c *Conn) stream(id uint32) *Stream {
+	c.mu.Lock()
+	st := c.streams[id]
+	c.mu.Unlock()
+	return st
+}
+
+// idle reports whether id names a stream the client has not opened yet.
+func (c *Conn) idle(id uint32) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return id > c.maxID
+}
+
+func (c *Conn) onSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	if err := f.ForeachSetting(func(s http2.Setting) error { return s.Valid() }); err != nil {
+		return err
+	}
+	if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
+		if err := c.setInitialWindow(int32(v)); err != nil {
+			return err
+		}
+	}
+	w := &c.w
+	w.mu.Lock()
+	if v, ok := f.Value(http2.SettingMaxFrameSize); ok {
+		w.maxFrame = v
+	}
+	if v, ok := f.Value(http2.SettingHeaderTableSize); ok {
+		w.enc.SetMaxDynamicTableSizeLimit(v)
+	}
+	w.mu.Unlock()
+	return w.control(func(fr *http2.Framer) { fr.WriteSettingsAck() })
+}
+
+// setInitialWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every stream's send
+// window (RFC 9113 §6.9.2).
+func (c *Conn) setInitialWindow(v int32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := &c.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delta := v - w.initialWindow
+	w.initialWindow = v
+	for _, st := range c.streams {
+		if int64(st.sendWindow)+int64(delta) > maxWindow {
+			return http2.ConnectionError(ErrCodeFlowControl)
+		}
+		st.sendWindow += delta
+	}
+	w.cond.Broadcast()
+	return nil
+}
+
+func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) error {
+	inc := int64(f.Increment)
+	w := &c.w
+	if f.StreamID == 0 {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if int64(w.sendWindow)+inc > maxWindow {
+			return http2.ConnectionError(ErrCodeFlowControl)
+		}
+		w.sendWindow += int32(inc)
+		w.cond.Broadcast()
+		return nil
+	}
+	st := c.stream(f.StreamID)
+	if st == nil {
+		if c.idle(f.StreamID) {
+			return http2.ConnectionError(ErrCodeProtocol)
+		}
+		return nil
+	}
+	w.mu.Lock()
+	overflow := int64(st.sendWindow)+inc > maxWindow
+	if !overflow {
+		st.sendWindow += int32(inc)
+		w.cond.Broadcast()
+	}
+	w.mu.Unlock()
+	if overflow {
+		return http2.StreamError{StreamID: f.StreamID, Code: ErrCodeFlowControl}
+	}
+	return nil
+}
+
+func (c *Conn) onRSTStream(f *http2.RSTStreamFrame) error {
+	st := c.stream(f.StreamID)
+	if st == nil {
+		if c.idle(f.StreamID) {
+			return http2.ConnectionError(ErrCodeProtocol)
+		}
+		return nil
+	}
+	st.abort(errReset)
+	return nil
+}
+
+// onData takes a DATA frame's bytes into its stream's body, within flow control.
+func (c *Conn) onData(f *http2.DataFrame) error {
+	id, n := f.StreamID, int32(f.Length)
+	c.mu.Lock()
+	if n > c.recvWindow {
+		c.mu.Unlock()
+		return http2.ConnectionError(ErrCodeFlowControl)
+	}
+	c.recvWindow -= n
+	st, idle := c.streams[id], id > c.maxID
+	c.mu.Unlock()
+	data := f.Data()
+	if pad := n - int32(len(data)); pad > 0 {
+		c.credit(pad)
+	}
+	if st == nil {
+		c.credit(int32(len(data)))
+		if idle {
+			return http2.ConnectionError(ErrCodeProtocol)
+		}
+		return http2.StreamError{StreamID: id, Code: ErrCodeStreamClose}
+	}
+	return st.receive(data, n, f.StreamEnded())
+}
+
+// credit returns n bytes of connection window to the client once enough have
+// accumulated.
+func (c *Conn) credit(n int32) {
+	if n <= 0 {
+		return
+	}
+	c.mu.Lock()
+	c.unacked += n
+	inc := int32(0)
+	if c.unacked >= int32(c.cfg.ConnWindow/4) || c.unacked >= 1<<20 {
+		inc, c.unacked = c.unacked, 0
+		c.recvWindow += inc
+	}
+	c.mu.Unlock()
+	if inc > 0 {
+		c.w.windowUpdate(0, uint32(inc))
+	}
+}
+
+// streamError resets stream id with code: RST_STREAM, and the stream's handler, if
+// any, sees the stream aborted.
+func (c *Conn) streamError(id uint32, code ErrCode) {
+	if st := c.stream(id); st != nil {
+		st.abort(errReset)
+	}
+	c.w.rst(id, code)
+}
+
+// goAway sends GOAWAY with code, naming the last stream the connection processes.
+func (c *Conn) goAway(code ErrCode) {
+	c.mu.Lock()
+	c.goingAway = true
+	last := c.maxID
+	c.mu.Unlock()
+	c.w.control(func(fr *http2.Framer) { fr.WriteGoAway(last, code, nil) })
+}
+
+// Shutdown starts a graceful close: GOAWAY, no new streams, and the connection closes
+// once its streams are done, or after timeout (0: no bound) at the latest.
+func (c *Conn) Shutdown(timeout time.Duration) {
+	c.mu.Lock()
+	already := c.goingAway
+	c.mu.Unlock()
+	if !already {
+		c.goAway(ErrCodeNo)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.streams) == 0 {
+		c.stopLocked(nil)
+		return
+	}
+	if timeout > 0 && c.drainTimer == nil {
+		c.drainTimer = time.AfterFunc(timeout, func() { c.stop(nil) })
+	}
+}
+
+// idleCheck runs when the idle timer fires: a connection without streams for the
+// idle timeout is closed with GOAWAY, any other checked again later.
+func (c *Conn) idleCheck() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopping {
+		return
+	}
+	next := c.cfg.IdleTimeout
+	if len(c.streams) == 0 {
+		idle := time.Since(c.idleSince)
+		if idle >= c.cfg.IdleTimeout {
+			c.goingAway = true
+			last := c.maxID
+			c.mu.Unlock()
+			c.w.control(func(fr *http2.Framer) { fr.WriteGoAway(last, ErrCodeNo, nil) })
+			c.mu.Lock()
+			c.stopLocked(ErrIdleTimeout)
+			return
+		}
+		next -= idle
+	}
+	c.idleTimer.Reset(next)
+}
+
+func (c *Conn) stop(err error) {
+	c.mu.Lock()
+	c.stopLocked(err)
+	c.mu.Unlock()
+}
+
+// stopLocked makes the reader goroutine stop at once: its blocked read fails.
+func (c *Conn) stopLocked(err error) {
+	if c.stopping {
+		return
+	}
+	c.stopping, c.stopErr = true, err
+	c.nc.SetReadDeadline(time.Unix(1, 0))
+}
+
+// close ends the connection: every stream is aborted, their handlers are waited for,
+// and what is left to write (GOAWAY) is flushed.
+func (c *Conn) close(err error) {
+	c.mu.Lock()
+	c.stopping = true
+	if c.idleTimer != nil {
+		c.idleTimer.Stop()
+	}
+	if c.drainTimer != nil {
+		c.drainTimer.Stop()
+	}
+	open := make([]*Stream, 0, len(c.streams))
+	for _, st := range c.streams {
+		open = append(open, st)
+	}
+	c.mu.Unlock()
+	for _, st := range open {
+		st.abort(errConnClosed)
+	}
+	c.wg.Wait()
+	c.w.stop(err == nil || errors.Is(err, ErrIdleTimeout) || isConnError(err))
+	c.recycle()
+}
+
+func isConnError(err error) bool {
+	var ce http2.ConnectionError
+	return errors.As(err, &ce)
+}
+
+// recycle returns the streams whose handlers finished to the pool. Only the reader
+// goroutine calls it, between frames, so that it holds no stream it is recycling.
+func (c *Conn) recycle() {
+	c.mu.Lock()
+	if len(c.free) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	for i, st := range c.free {
+		st.release()
+		c.free[i] = nil
+	}
+	c.free = c.free[:0]
+	c.mu.Unlock()
+}
+
+// streamDone removes a stream whose handler returned; reuse says whether nothing can
+// touch it any more, so that it may go back to the pool.
+func (c *Conn) streamDone(st *Stream, reuse bool) {
+	c.mu.Lock()
+	delete(c.streams, st.id)
+	if reuse {
+		c.free = append(c.free, st)
+	}
+	if len(c.streams) == 0 {
+		if c.cfg.IdleTimeout > 0 {
+			c.idleSince = time.Now()
+		}
+		if c.goingAway {
+			c.stopLocked(nil)
+		}
+	}
+	c.mu.Unlock()
+}
