@@ -21,7 +21,7 @@ func (f *injectFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.configPath, "inject-config", "", "injector config YAML (image, policy, defaultConfig, proxy, proxyInit; see docs/kubernetes.md)")
 	fl.StringVar(&f.image, "image", "", "weft's container image (default ghcr.io/weftmesh/weft:"+Version+", or the config's)")
-	fl.StringVar(&f.discovery, "discovery-address", "", "the control plane's ADS address (default istiod.istio-system.svc:15010, or the config's)")
+	fl.StringVar(&f.discovery, "discovery-address", "", "the control plane's ADS address (default istiod.istio-system.svc:15012, or the config's)")
 }
 
 // config reads the injector config and applies the flags.

@@ -74,7 +74,7 @@ type InitValues struct {
 }
 
 // DefaultConfig returns Istio's defaults with the control plane at
-// istiod.istio-system.svc:15010. Image is left empty: the caller knows which.
+// istiod.istio-system.svc:15012 (xDS over TLS). Image is left empty: the caller knows which.
 func DefaultConfig() Config {
 	return Config{
 		Command:          []string{"weft"},
@@ -86,7 +86,7 @@ func DefaultConfig() Config {
 		ClusterID:        "Kubernetes",
 		RewriteAppProbes: true,
 		DefaultConfig: ProxyConfig{
-			DiscoveryAddress:         "istiod.istio-system.svc:15010",
+			DiscoveryAddress:         "istiod.istio-system.svc:15012",
 			Concurrency:              ptr(int32(2)),
 			TerminationDrainDuration: "5s",
 			InterceptionMode:         "REDIRECT",

@@ -61,7 +61,7 @@ func TestParseProxyConfig(t *testing.T) {
 		t.Errorf("ParseProxyConfig (-want +got):\n%s", d)
 	}
 	merged := testConfig().DefaultConfig.merge(pc)
-	if *merged.Concurrency != 6 || merged.DiscoveryAddress != "istiod.istio-system.svc:15010" || *merged.StatusPort != 15020 {
+	if *merged.Concurrency != 6 || merged.DiscoveryAddress != "istiod.istio-system.svc:15012" || *merged.StatusPort != 15020 {
 		t.Errorf("merge = %+v", merged)
 	}
 	for _, tc := range []struct{ in, want string }{

@@ -73,6 +73,9 @@ func proxyContainer(cfg *Config, s *settings, pod *podInfo) corev1.Container {
 		},
 		VolumeMounts: []corev1.VolumeMount{{Name: PodInfoVolume, MountPath: podInfoPath}},
 	}
+	if s.secureXDS() {
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: CACertVolume, MountPath: caCertPath, ReadOnly: true})
+	}
 	if s.statusPort > 0 {
 		readiness := s.readiness
 		c.ReadinessProbe = &readiness
@@ -153,6 +156,14 @@ func podInfoVolume() corev1.Volume {
 			{Path: "annotations", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations"}},
 		},
 	}}}
+}
+
+// caCertVolume is the ConfigMap of the CA root, for a proxy on secure xDS. Like
+// Istio's it is not optional: the pod waits until the control plane has published
+// the root in its namespace.
+func caCertVolume() corev1.Volume {
+	return corev1.Volume{Name: CACertVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+		LocalObjectReference: corev1.LocalObjectReference{Name: RootCertConfigMap}}}}
 }
 
 func orString(s, def string) string {

@@ -41,8 +41,8 @@ func Pod(cfg *Config, pod *corev1.Pod, owner Owner) (*corev1.Pod, Decision, erro
 		return nil, d, err
 	}
 	for _, v := range pod.Spec.Volumes {
-		if v.Name == PodInfoVolume {
-			return nil, d, fmt.Errorf("the pod already has a volume named %s", PodInfoVolume)
+		if v.Name == PodInfoVolume || v.Name == CACertVolume && s.secureXDS() {
+			return nil, d, fmt.Errorf("the pod already has a volume named %s", v.Name)
 		}
 	}
 	if hasContainer(&pod.Spec, InitContainerName) {
@@ -69,6 +69,9 @@ func Pod(cfg *Config, pod *corev1.Pod, owner Owner) (*corev1.Pod, Decision, erro
 	added = append(added, proxyContainer(cfg, s, info))
 	out.Spec.InitContainers = append(added, out.Spec.InitContainers...)
 	out.Spec.Volumes = append(out.Spec.Volumes, podInfoVolume())
+	if s.secureXDS() {
+		out.Spec.Volumes = append(out.Spec.Volumes, caCertVolume())
+	}
 	if err := annotate(cfg, s, out, info, added); err != nil {
 		return nil, d, err
 	}
@@ -99,6 +102,9 @@ func annotate(cfg *Config, s *settings, pod *corev1.Pod, info *podInfo, added []
 	}
 	ann[AnnotationRevision] = cfg.Revision
 	st := Status{Volumes: []string{PodInfoVolume}, Revision: cfg.Revision}
+	if s.secureXDS() {
+		st.Volumes = append(st.Volumes, CACertVolume)
+	}
 	for _, c := range added {
 		st.InitContainers = append(st.InitContainers, c.Name)
 	}

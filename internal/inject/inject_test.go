@@ -130,6 +130,7 @@ func TestInjectErrors(t *testing.T) {
 		{"status port", map[string]string{AnnotationStatusPort: "70000"}, nil, "70000 out of range"},
 		{"readiness", map[string]string{AnnotationReadinessPeriod: "0"}, nil, "readiness.status.sidecar.istio.io/periodSeconds: 0 out of range"},
 		{"volume taken", nil, []corev1.Volume{{Name: PodInfoVolume}}, "already has a volume named istio-podinfo"},
+		{"CA volume taken", nil, []corev1.Volume{{Name: CACertVolume}}, "already has a volume named istiod-ca-cert"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := &corev1.Pod{}

@@ -54,6 +54,15 @@ const (
 	ProxyContainerName = "istio-proxy"
 	PodInfoVolume      = "istio-podinfo"
 	podInfoPath        = "/etc/istio/pod" // the proxy's PodLabelsFile is podInfoPath/labels
+	// CACertVolume holds the ConfigMap the control plane's leader publishes in every
+	// namespace, RootCertConfigMap, with the root the proxy verifies secure xDS
+	// with; mounted at caCertPath (the proxy's DefaultXDSRootCert is
+	// caCertPath/root-cert.pem).
+	CACertVolume      = "istiod-ca-cert"
+	RootCertConfigMap = "istio-ca-root-cert"
+	caCertPath        = "/var/run/secrets/istio"
+	// secureXDSPort is istiod's xDS port over TLS, which the proxy dials over TLS.
+	secureXDSPort = "15012"
 )
 
 // known are the annotations of the injection prefixes that weft understands.

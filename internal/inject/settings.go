@@ -3,6 +3,7 @@ package inject
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -166,4 +167,12 @@ func parseInt32(s string, lo, hi int32) (int32, error) {
 		return 0, fmt.Errorf("%d out of range [%d, %d]", n, lo, hi)
 	}
 	return int32(n), nil
+}
+
+// secureXDS says whether the proxy dials the control plane over TLS: weft proxy does
+// when the discovery address's port is istiod's 15012, and then verifies it with the
+// root of the istiod-ca-cert volume.
+func (s *settings) secureXDS() bool {
+	_, port, err := net.SplitHostPort(s.pc.DiscoveryAddress)
+	return err == nil && port == secureXDSPort
 }
