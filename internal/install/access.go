@@ -38,8 +38,9 @@ func clusterRoleName(o Options) string { return "istiod-clusterrole-" + o.Namesp
 
 // controlPlaneAccess is the control plane's ServiceAccount and what it may do: read
 // what weft control watches (cluster-wide), write the Istio objects' status, patch
-// the webhook configurations' caBundle, record events; in its own namespace, hold
-// the leader Lease and keep the CA's Secret.
+// the webhook configurations' caBundle, keep the istio-ca-root-cert ConfigMap of
+// every namespace, record events; in its own namespace, hold the leader Lease and
+// keep the CA's Secret.
 func controlPlaneAccess(o Options) []runtime.Object {
 	read := []string{"get", "list", "watch"}
 	cluster := &rbacv1.ClusterRole{TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
@@ -52,6 +53,7 @@ func controlPlaneAccess(o Options) []runtime.Object {
 			{APIGroups: []string{"admissionregistration.k8s.io"},
 				Resources: []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"},
 				Verbs:     []string{"get", "list", "watch", "update", "patch"}},
+			{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "watch", "create", "update"}},
 			{APIGroups: []string{"", "events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "update", "patch"}},
 		},
 	}

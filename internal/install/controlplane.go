@@ -15,7 +15,7 @@ import (
 // The control plane's ports, as istiod's.
 const (
 	xdsPort        = 15010
-	dnsPort        = 15012
+	secureXDSPort  = 15012
 	monitoringPort = 15014
 	webhookPort    = 15017
 )
@@ -24,9 +24,11 @@ const (
 // from the ConfigMap InjectorWebhook.
 const injectConfigPath = "/etc/weft/inject/config.yaml"
 
-// discoveryAddress is the control plane's ADS address inside the cluster.
+// discoveryAddress is the control plane's ADS address inside the cluster: xDS over
+// TLS, which proxies verify with the root the leader publishes in every namespace
+// (ConfigMap istio-ca-root-cert).
 func discoveryAddress(o Options) string {
-	return fmt.Sprintf("%s.%s.svc:%d", ControlPlane, o.Namespace, xdsPort)
+	return fmt.Sprintf("%s.%s.svc:%d", ControlPlane, o.Namespace, secureXDSPort)
 }
 
 // controlPlane is the injector's config, the istiod Deployment and its Service.
@@ -51,9 +53,10 @@ func injectorConfig(o Options) *corev1.ConfigMap {
 func controlPlaneArgs(o Options) []string {
 	return []string{"control", "--kube",
 		"--xds-address", fmt.Sprintf(":%d", xdsPort),
+		"--secure-xds-address", fmt.Sprintf(":%d", secureXDSPort),
 		"--monitoring-address", fmt.Sprintf(":%d", monitoringPort),
 		"--webhook-address", fmt.Sprintf(":%d", webhookPort),
-		"--webhook-hosts", fmt.Sprintf("%s.%s.svc", ControlPlane, o.Namespace),
+		"--tls-hosts", fmt.Sprintf("%s.%s.svc", ControlPlane, o.Namespace),
 		"--inject-config", injectConfigPath,
 		"--control-namespace", o.Namespace,
 		"--ca-secret", CASecret,
@@ -73,6 +76,7 @@ func controlPlaneDeployment(o Options) *appsv1.Deployment {
 		Env:             []corev1.EnvVar{fieldEnv("POD_NAME", "metadata.name"), fieldEnv("POD_NAMESPACE", "metadata.namespace")},
 		Ports: []corev1.ContainerPort{
 			{Name: "grpc-xds", ContainerPort: xdsPort, Protocol: corev1.ProtocolTCP},
+			{Name: "https-dns", ContainerPort: secureXDSPort, Protocol: corev1.ProtocolTCP},
 			{Name: "http-monitoring", ContainerPort: monitoringPort, Protocol: corev1.ProtocolTCP},
 			{Name: "https-webhook", ContainerPort: webhookPort, Protocol: corev1.ProtocolTCP},
 		},
@@ -110,7 +114,7 @@ func controlPlaneService(o Options) *corev1.Service {
 			Selector: map[string]string{"app": ControlPlane, "istio": "pilot"},
 			Ports: []corev1.ServicePort{
 				port("grpc-xds", xdsPort, xdsPort),
-				port("https-dns", dnsPort, dnsPort),
+				port("https-dns", secureXDSPort, secureXDSPort),
 				port("http-monitoring", monitoringPort, monitoringPort),
 				port("https-webhook", 443, webhookPort),
 			},

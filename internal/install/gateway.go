@@ -56,7 +56,11 @@ func gatewayDeployment(o Options) *appsv1.Deployment {
 			PeriodSeconds: 2, TimeoutSeconds: 3, FailureThreshold: 30,
 		},
 		SecurityContext: restricted(),
-		VolumeMounts:    []corev1.VolumeMount{{Name: "istio-podinfo", MountPath: "/etc/istio/pod", ReadOnly: true}},
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "istio-podinfo", MountPath: "/etc/istio/pod", ReadOnly: true},
+			// The root it verifies the control plane's secure xDS with.
+			{Name: "istiod-ca-cert", MountPath: "/var/run/secrets/istio", ReadOnly: true},
+		},
 	}
 	spec := corev1.PodSpec{
 		ServiceAccountName:           Gateway + "-service-account",
@@ -67,7 +71,8 @@ func gatewayDeployment(o Options) *appsv1.Deployment {
 			Items: []corev1.DownwardAPIVolumeFile{
 				{Path: "labels", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
 				{Path: "annotations", FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations"}},
-			}}}}},
+			}}}}, {Name: "istiod-ca-cert", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "istio-ca-root-cert"}}}}},
 		TerminationGracePeriodSeconds: ptr(int64(60)),
 	}
 	return deployment(o, Gateway, o.GatewayReplicas, podLabels, spec)

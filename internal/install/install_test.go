@@ -21,7 +21,9 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/weftmesh/weft/internal/control/config"
+	"github.com/weftmesh/weft/internal/control/leader"
 	"github.com/weftmesh/weft/internal/inject"
+	"github.com/weftmesh/weft/internal/proxy"
 )
 
 // manifest is a decoded weft install manifest: CRDs as unstructured objects, every
@@ -169,8 +171,8 @@ func testControlPlane(t *testing.T, m *manifest) {
 		t.Errorf("container runs %s %v %v", c.Image, c.Command, c.Args)
 	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"--kube", "--xds-address :15010", "--monitoring-address :15014", "--webhook-address :15017",
-		"--webhook-hosts istiod.weft-system.svc", "--control-namespace weft-system", "--ca-secret istio-ca-secret",
+	for _, want := range []string{"--kube", "--xds-address :15010", "--secure-xds-address :15012", "--monitoring-address :15014",
+		"--webhook-address :15017", "--tls-hosts istiod.weft-system.svc", "--control-namespace weft-system", "--ca-secret istio-ca-secret",
 		"--webhook-config-name istio-sidecar-injector", "--validating-webhook-config-name istio-validator-weft-system",
 		"--inject-config /etc/weft/inject/config.yaml"} {
 		if !strings.Contains(args, want) {
@@ -188,7 +190,7 @@ func testControlPlane(t *testing.T, m *manifest) {
 	if err != nil {
 		t.Fatalf("injector config: %v", err)
 	}
-	if cfg.Image != "registry.example/weft:1.0" || cfg.DefaultConfig.DiscoveryAddress != "istiod.weft-system.svc:15010" {
+	if cfg.Image != "registry.example/weft:1.0" || cfg.DefaultConfig.DiscoveryAddress != "istiod.weft-system.svc:15012" {
 		t.Errorf("injector config image %q, discovery %q", cfg.Image, cfg.DefaultConfig.DiscoveryAddress)
 	}
 
@@ -198,6 +200,13 @@ func testControlPlane(t *testing.T, m *manifest) {
 		ports = append(ports, fmt.Sprintf("%s %d→%s", p.Name, p.Port, p.TargetPort.String()))
 	}
 	wantPorts := []string{"grpc-xds 15010→15010", "https-dns 15012→15012", "http-monitoring 15014→15014", "https-webhook 443→15017"}
+	var containerPorts []string
+	for _, p := range c.Ports {
+		containerPorts = append(containerPorts, fmt.Sprint(p.ContainerPort))
+	}
+	if diff := cmp.Diff([]string{"15010", "15012", "15014", "15017"}, containerPorts); diff != "" {
+		t.Errorf("istiod container ports (-want +got):\n%s", diff)
+	}
 	if diff := cmp.Diff(wantPorts, ports); diff != "" {
 		t.Errorf("istiod Service ports (-want +got):\n%s", diff)
 	}
@@ -228,6 +237,7 @@ func testRBAC(t *testing.T, m *manifest) {
 		{cr.Rules, "admissionregistration.k8s.io", "mutatingwebhookconfigurations", []string{"get", "watch", "update"}},
 		{cr.Rules, "admissionregistration.k8s.io", "validatingwebhookconfigurations", []string{"get", "watch", "update"}},
 		{cr.Rules, "", "events", []string{"create"}},
+		{cr.Rules, "", "configmaps", []string{"list", "watch", "create", "update"}},
 		{role.Rules, "coordination.k8s.io", "leases", []string{"get", "create", "update", "watch"}},
 		{role.Rules, "", "secrets", []string{"create", "get"}},
 	}
@@ -322,7 +332,7 @@ func testGateway(t *testing.T, m *manifest) {
 	}
 	c := pod.Spec.Containers[0]
 	args := strings.Join(c.Args, " ")
-	if !strings.HasPrefix(args, "proxy --type router --xds istiod.weft-system.svc:15010") || c.Image != "registry.example/weft:1.0" {
+	if !strings.HasPrefix(args, "proxy --type router --xds istiod.weft-system.svc:15012") || c.Image != "registry.example/weft:1.0" {
 		t.Errorf("gateway runs %s %s", c.Image, args)
 	}
 	env := map[string]bool{}
@@ -336,6 +346,12 @@ func testGateway(t *testing.T, m *manifest) {
 	}
 	if c.VolumeMounts[0].MountPath != "/etc/istio/pod" || pod.Spec.Volumes[0].DownwardAPI == nil {
 		t.Errorf("gateway labels not mounted: %+v %+v", c.VolumeMounts, pod.Spec.Volumes)
+	}
+	// Secure xDS: the root the leader publishes in the namespace, where weft proxy
+	// looks for it.
+	if c.VolumeMounts[1].MountPath+"/root-cert.pem" != proxy.DefaultXDSRootCert || c.VolumeMounts[1].Name != pod.Spec.Volumes[1].Name ||
+		pod.Spec.Volumes[1].ConfigMap == nil || pod.Spec.Volumes[1].ConfigMap.Name != leader.RootCertConfigMap {
+		t.Errorf("gateway CA root not mounted: %+v %+v", c.VolumeMounts, pod.Spec.Volumes)
 	}
 	svc := get[*corev1.Service](t, m, "Service", "istio-ingressgateway")
 	if svc.Spec.Selector["istio"] != "ingressgateway" || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
