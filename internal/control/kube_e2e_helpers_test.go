@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/weftmesh/weft/internal/control/leader"
 	"github.com/weftmesh/weft/internal/inject"
 	"github.com/weftmesh/weft/internal/inject/webhook"
 	"github.com/weftmesh/weft/internal/kubetest"
@@ -106,25 +107,27 @@ func podBackend(t *testing.T, ip netip.Addr, port int, pod string) {
 // injection webhook.
 type kubeControl struct {
 	*e2eProcess
-	xds, mon, webhook string
-	caBundle          []byte
+	xds, secureXDS, mon, webhook string
+	caBundle                     []byte
+	cluster                      *kubetest.Cluster
 }
 
 var (
-	startedLine = regexp.MustCompile(`msg="weft control started" xds=(\S+) monitoring=(\S+)`)
-	webhookLine = regexp.MustCompile(`msg="sidecar injection[^"]*" address=(\S+)`)
+	startedLine   = regexp.MustCompile(`msg="weft control started" xds=(\S+) monitoring=(\S+)`)
+	webhookLine   = regexp.MustCompile(`msg="sidecar injection[^"]*" address=(\S+)`)
+	secureXDSLine = regexp.MustCompile(`msg="secure xDS" address=(\S+)`)
 )
 
 // startKubeControl runs weft control --kubeconfig on c, every listener on a free
-// loopback port, the webhook's certificate for 127.0.0.1 from a CA made in a
-// directory of the test's, and waits until it serves.
+// loopback port, the certificate of the webhook and of secure xDS for 127.0.0.1 from
+// a CA made in a directory of the test's, and waits until it serves.
 func startKubeControl(t *testing.T, weft string, c *kubetest.Cluster) *kubeControl {
 	t.Helper()
 	caDir := t.TempDir()
 	p := e2eStart(t, weft, "control", "--kubeconfig", c.Kubeconfig, "--xds-address", "127.0.0.1:0",
-		"--monitoring-address", "127.0.0.1:0", "--webhook-address", "127.0.0.1:0", "--webhook-hosts", "127.0.0.1",
-		"--ca-dir", caDir)
-	kc := &kubeControl{e2eProcess: p}
+		"--secure-xds-address", "127.0.0.1:0", "--monitoring-address", "127.0.0.1:0", "--webhook-address", "127.0.0.1:0",
+		"--tls-hosts", "127.0.0.1", "--ca-dir", caDir)
+	kc := &kubeControl{e2eProcess: p, cluster: c}
 	kubetest.Eventually(t, 60*time.Second, func() error {
 		select {
 		case <-p.done:
@@ -132,11 +135,11 @@ func startKubeControl(t *testing.T, weft string, c *kubetest.Cluster) *kubeContr
 		default:
 		}
 		out := p.out.String()
-		s, w := startedLine.FindStringSubmatch(out), webhookLine.FindStringSubmatch(out)
-		if s == nil || w == nil {
+		s, w, x := startedLine.FindStringSubmatch(out), webhookLine.FindStringSubmatch(out), secureXDSLine.FindStringSubmatch(out)
+		if s == nil || w == nil || x == nil {
 			return fmt.Errorf("weft control not started yet")
 		}
-		kc.xds, kc.mon, kc.webhook = s[1], s[2], w[1]
+		kc.xds, kc.mon, kc.webhook, kc.secureXDS = s[1], s[2], w[1], x[1]
 		return nil
 	})
 	var err error
@@ -192,15 +195,32 @@ func checkSidecar(t *testing.T, pod *corev1.Pod) {
 	if proxy.RestartPolicy == nil || *proxy.RestartPolicy != corev1.ContainerRestartPolicyAlways {
 		t.Errorf("pod %s: istio-proxy is not a native sidecar (restartPolicy %v)", pod.Name, proxy.RestartPolicy)
 	}
-	if len(proxy.Args) < 3 || proxy.Args[0] != "proxy" || proxy.Args[1] != "--xds" {
-		t.Errorf("pod %s: istio-proxy runs %v, want weft proxy --xds", pod.Name, proxy.Args)
+	if len(proxy.Args) < 3 || proxy.Args[0] != "proxy" || proxy.Args[1] != "--xds" || proxy.Args[2] != "istiod.istio-system.svc:15012" {
+		t.Errorf("pod %s: istio-proxy runs %v, want weft proxy --xds istiod.istio-system.svc:15012", pod.Name, proxy.Args)
+	}
+	// Secure xDS: the CA root the leader publishes in the namespace, mounted where
+	// weft proxy looks for it.
+	var root *corev1.Volume
+	for i, v := range pod.Spec.Volumes {
+		if v.Name == inject.CACertVolume {
+			root = &pod.Spec.Volumes[i]
+		}
+	}
+	mounted := slices.ContainsFunc(proxy.VolumeMounts, func(m corev1.VolumeMount) bool {
+		return m.Name == inject.CACertVolume && m.MountPath == "/var/run/secrets/istio"
+	})
+	if root == nil || root.ConfigMap == nil || root.ConfigMap.Name != leader.RootCertConfigMap || !mounted {
+		t.Errorf("pod %s: the CA root is not mounted at /var/run/secrets/istio: volume %+v, mounts %+v", pod.Name, root, proxy.VolumeMounts)
 	}
 }
 
 // podProxy is weft proxy run as the pod's istio-proxy container would run it: the
 // container's arguments and environment, the downward API resolved from the pod as
-// the kubelet would, the labels file as the istio-podinfo volume holds it. What
-// differs: the control plane's address, the health and status ports and the admin
+// the kubelet would, the labels file as the istio-podinfo volume holds it, the CA
+// root as the istiod-ca-cert volume holds it (the istio-ca-root-cert ConfigMap the
+// leader published in the pod's namespace). What differs: the control plane's
+// address (its secure xDS port, on loopback: --xds-root-cert names the root file,
+// which also says TLS where port 15012 did), the health and status ports and the admin
 // API on the pod's address rather than every address, and no capture
 // (INTERCEPTION_MODE NONE: the test's client uses the proxy as an explicit HTTP proxy
 // on the pod's address, port 15001, since the pod shares the root namespace).
@@ -223,7 +243,7 @@ func startPodProxy(t *testing.T, weft string, kc *kubeControl, pod *corev1.Pod) 
 	if container == nil {
 		t.Fatalf("pod %s has no istio-proxy container", pod.Name)
 	}
-	args := map[string]string{"--xds": kc.xds, "--health-address": ip.String() + ":15021", "--status-address": ip.String() + ":15020"}
+	args := map[string]string{"--xds": kc.secureXDS, "--health-address": ip.String() + ":15021", "--status-address": ip.String() + ":15020"}
 	argv := slices.Clone(container.Args)
 	for i := 1; i < len(argv); i++ {
 		if v, ok := args[argv[i-1]]; ok {
@@ -232,7 +252,10 @@ func startPodProxy(t *testing.T, weft string, kc *kubeControl, pod *corev1.Pod) 
 	}
 	labels := filepath.Join(t.TempDir(), "labels")
 	writeFile(t, labels, downwardLabels(pod.Labels))
-	argv = append(argv, "--admin-address", ip.String()+":15000", "--labels-file", labels, "--metadata", "INTERCEPTION_MODE=NONE")
+	root := filepath.Join(t.TempDir(), "root-cert.pem")
+	writeFile(t, root, []byte(publishedRoot(t, kc, pod.Namespace)))
+	argv = append(argv, "--admin-address", ip.String()+":15000", "--labels-file", labels, "--metadata", "INTERCEPTION_MODE=NONE",
+		"--xds-root-cert", root)
 	p := e2eStartEnv(t, weft, append(os.Environ(), containerEnv(t, pod, container)...), argv...)
 	proxyURL, _ := url.Parse("http://" + ip.String() + ":15001")
 	pp := &podProxy{e2eProcess: p, ip: ip, nodeID: fmt.Sprintf("sidecar~%s~%s.%s~%s.svc.cluster.local", ip, pod.Name, pod.Namespace, pod.Namespace),
@@ -251,6 +274,23 @@ func startPodProxy(t *testing.T, weft string, kc *kubeControl, pod *corev1.Pod) 
 		return nil
 	})
 	return pp
+}
+
+// publishedRoot waits for the leader to publish the CA root in ns, and returns it.
+func publishedRoot(t *testing.T, kc *kubeControl, ns string) string {
+	t.Helper()
+	var root string
+	kubetest.Eventually(t, 10*time.Second, func() error {
+		cm, err := kc.cluster.Client.CoreV1().ConfigMaps(ns).Get(t.Context(), leader.RootCertConfigMap, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if root = cm.Data[leader.RootCertKey]; root != string(kc.caBundle) {
+			return fmt.Errorf("%s/%s holds %.40q, not the root of --ca-dir", ns, leader.RootCertConfigMap, root)
+		}
+		return nil
+	})
+	return root
 }
 
 // containerEnv resolves the container's environment as the kubelet would from the pod.

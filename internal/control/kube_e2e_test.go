@@ -27,7 +27,9 @@ import (
 // Deployment controller's pods come back injected; the test does the kubelet's part
 // (addresses on an interface of the test's, an HTTP server per pod answering with
 // its name, the pod marked running) and runs weft proxy as productpage's injected
-// istio-proxy container would run, from its arguments and downward-API environment. Requests
+// istio-proxy container would run, from its arguments and downward-API environment,
+// over secure xDS with the CA root the leader published in the pod's namespace
+// (ConfigMap istio-ca-root-cert, the pod's istiod-ca-cert volume). Requests
 // through that proxy reach the reviews pods and follow a VirtualService; then scale
 // up, a pod turning unready and ready again, scale down and a deleted pod must reach
 // the proxy's /clusters within a second of the API write, and traffic follows.
