@@ -42,11 +42,13 @@ var leaderLease = []string{"--leader-lease-duration", "2s", "--leader-renew-dead
 
 // TestLeaderElection runs two weft control replicas as processes against a real API
 // server. The first leads (it holds the Lease), writes the caBundle of the webhook
-// configurations weft install made and the status of an invalid VirtualService; both
-// serve the webhooks with certificates of the one root kept in the CA Secret. A weft proxy takes its config through a TCP proxy in
-// front of both replicas (the Service). When the leader is killed (SIGKILL: no
-// release), the other takes over within the lease duration, keeps the caBundle and
-// writes status, the proxy reconnects to it, and requests through it never fail.
+// configurations weft install made and the status of an invalid VirtualService, and
+// publishes the root as the istio-ca-root-cert ConfigMap; both serve the webhooks
+// with certificates of the one root kept in the CA Secret. A weft proxy takes its
+// config through a TCP proxy in front of both replicas (the Service). When the
+// leader is killed (SIGKILL: no release), the other takes over within the lease
+// duration, keeps the caBundle and the ConfigMap and writes status, the proxy
+// reconnects to it, and requests through it never fail.
 func TestLeaderElection(t *testing.T) {
 	c := kubetest.Start(t) // first: it skips the test when asked to
 	weft := testbin.Weft(t)
@@ -83,6 +85,7 @@ spec:
 	waitHolder(t, c, ns, "replica-1")
 	root := caSecretRoot(t, c, ns)
 	waitCABundles(t, c, ns, root)
+	waitRootConfigMap(t, c, ns, root) // the leader publishes the root for secure xDS
 	waitAccepted(t, c, ns, "bad", "False") // the leader runs the status writer
 
 	front := leaderFreeAddr(t)
@@ -171,6 +174,11 @@ spec:
 		t.Fatal(err)
 	}
 	waitCABundles(t, c, ns, root)
+	// And the istio-ca-root-cert ConfigMap: deleted, it is published again.
+	if err := c.Client.CoreV1().ConfigMaps(ns).Delete(t.Context(), "istio-ca-root-cert", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitRootConfigMap(t, c, ns, root)
 
 	time.Sleep(500 * time.Millisecond)
 	cancel()
@@ -248,7 +256,7 @@ type replica struct {
 func startReplica(t *testing.T, weft string, c *kubetest.Cluster, ns, id, xds string) *replica {
 	r := &replica{id: id, xds: xds, mon: leaderFreeAddr(t), webhook: leaderFreeAddr(t)}
 	args := []string{"control", "--kubeconfig", c.Kubeconfig, "--xds-address", r.xds, "--monitoring-address", r.mon,
-		"--webhook-address", r.webhook, "--webhook-hosts", "127.0.0.1", "--control-namespace", ns,
+		"--webhook-address", r.webhook, "--tls-hosts", "127.0.0.1", "--control-namespace", ns,
 		"--ca-secret", install.CASecret, "--leader-identity", id}
 	r.p = leaderStart(t, weft, append(args, leaderLease...)...)
 	return r
@@ -335,6 +343,21 @@ func waitCABundles(t *testing.T, c *kubetest.Cluster, ns string, root []byte) {
 			if !bytes.Equal(b, root) {
 				return fmt.Errorf("caBundle %.40q is not the CA Secret's root", b)
 			}
+		}
+		return nil
+	})
+}
+
+// waitRootConfigMap waits until the ConfigMap istio-ca-root-cert of ns holds root.
+func waitRootConfigMap(t *testing.T, c *kubetest.Cluster, ns string, root []byte) {
+	t.Helper()
+	kubetest.Eventually(t, 10*time.Second, func() error {
+		cm, err := c.Client.CoreV1().ConfigMaps(ns).Get(t.Context(), "istio-ca-root-cert", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if got := cm.Data["root-cert.pem"]; got != string(root) {
+			return fmt.Errorf("istio-ca-root-cert holds %.40q, not the CA Secret's root", got)
 		}
 		return nil
 	})
