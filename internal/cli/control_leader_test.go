@@ -85,7 +85,7 @@ spec:
 	waitHolder(t, c, ns, "replica-1")
 	root := caSecretRoot(t, c, ns)
 	waitCABundles(t, c, ns, root)
-	waitRootConfigMap(t, c, ns, root) // the leader publishes the root for secure xDS
+	waitRootConfigMap(t, c, ns, root)      // the leader publishes the root for secure xDS
 	waitAccepted(t, c, ns, "bad", "False") // the leader runs the status writer
 
 	front := leaderFreeAddr(t)
