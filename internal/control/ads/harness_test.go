@@ -41,6 +41,12 @@ type harness struct {
 
 func newHarness(t testing.TB, mods ...func(*Options)) *harness {
 	t.Helper()
+	return newHarnessServing(t, nil, mods...)
+}
+
+// newHarnessServing is newHarness with options for Serve.
+func newHarnessServing(t testing.TB, serve []ServeOption, mods ...func(*Options)) *harness {
+	t.Helper()
 	h := &harness{t: t, mesh: newFakeMesh(), gen: &fakeGen{}, reg: prometheus.NewRegistry(),
 		http: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}}
 	opts := Options{Generator: h.gen, Snapshots: SnapshotFunc(h.mesh.snapshot), Registry: h.reg,
@@ -64,7 +70,7 @@ func newHarness(t testing.TB, mods ...func(*Options)) *harness {
 	h.url = "http://" + ml.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, xl, ml) }()
+	go func() { done <- s.Serve(ctx, xl, ml, serve...) }()
 	conn, err := grpc.NewClient(xl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
