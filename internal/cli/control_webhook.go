@@ -28,10 +28,12 @@ type webhookFlags struct {
 
 func addWebhookFlags(fl *pflag.FlagSet, f *webhookFlags) {
 	fl.StringVar(&f.addr, "webhook-address", "", "serve the sidecar injection and config validation webhooks (AdmissionReview v1 at /inject and /validate, TLS) there, e.g. :15017")
-	fl.StringSliceVar(&f.hosts, "tls-hosts", []string{"istiod.istio-system.svc"},
+	hosts := []string{"istiod.istio-system.svc"}
+	// Both names set f.hosts; each flag stores its default there when defined.
+	fl.StringSliceVar(&f.hosts, "webhook-hosts", hosts, "the former name of --tls-hosts")
+	fl.StringSliceVar(&f.hosts, "tls-hosts", hosts,
 		"DNS names and IPs of the serving certificate of --webhook-address and --secure-xds-address (the istiod Service's names, "+
 			"which the API server and the proxies verify)")
-	fl.StringSliceVar(&f.hosts, "webhook-hosts", nil, "the former name of --tls-hosts")
 	_ = fl.MarkDeprecated("webhook-hosts", "use --tls-hosts")
 	fl.StringVar(&f.caDir, "ca-dir", "", "directory of the CA's root-cert.pem and root-key.pem, made there when missing "+
 		"(default: a new root in memory); root-cert.pem is the webhook configuration's caBundle and what proxies verify secure xDS with")

@@ -6,13 +6,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -92,4 +95,28 @@ func between(s, start, end string) string {
 	_, rest, _ := strings.Cut(s, start)
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// TestTLSHostsFlag: --tls-hosts names the serving certificate's hosts, istiod's
+// Service by default; --webhook-hosts, its former name, still sets them.
+func TestTLSHostsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"istiod.istio-system.svc"}},
+		{[]string{"--tls-hosts", "istiod.weft.svc,127.0.0.1"}, []string{"istiod.weft.svc", "127.0.0.1"}},
+		{[]string{"--webhook-hosts", "istiod.old.svc"}, []string{"istiod.old.svc"}},
+	} {
+		var f webhookFlags
+		fl := pflag.NewFlagSet("control", pflag.ContinueOnError)
+		fl.SetOutput(io.Discard)
+		addWebhookFlags(fl, &f)
+		if err := fl.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(f.hosts, tc.want) {
+			t.Errorf("%v: hosts %v, want %v", tc.args, f.hosts, tc.want)
+		}
+	}
 }
