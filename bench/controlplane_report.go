@@ -52,7 +52,7 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 	var points, conv, churn table
 	points = table{Header: []string{"clients", "services", "scoping", "connect s", "connect CPU s", "initial MB", "RSS MiB", "peak RSS MiB", "Go heap MiB", "RSS KiB per client", "streams dropped"}}
 	conv = table{Header: []string{"clients", "services", "scoping", "change", "clients reached", "p50 ms", "p99 ms", "p99 after debounce ms", "max ms", "CPU s per push", "MB pushed", "responses"}}
-	churn = table{Header: []string{"clients", "services", "scoping", "changes", "per s", "seen of expected", "p50 ms", "p99 ms", "max ms", "cores", "MB/s pushed", "settled s after"}}
+	churn = table{Header: []string{"clients", "services", "scoping", "changes", "per s", "seen of expected", "p50 ms", "p99 ms", "max ms", "cores", "MB pushed", "settled s after"}}
 	base := map[int]float64{} // RSS at the fewest clients, by services (unscoped)
 	for _, run := range runs {
 		p := run.Point
@@ -87,7 +87,7 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 		if c := run.Churn; c != nil {
 			churn.add(strconv.Itoa(p.Clients), strconv.Itoa(p.Services), scopeCell(p), strconv.Itoa(c.Events), fmt.Sprintf("%.1f", c.Rate),
 				fmt.Sprintf("%d of %d", c.Observed, c.Events*c.Affected), num(c.Pct.P50), num(c.Pct.P99), num(c.Pct.Max),
-				fmt.Sprintf("%.2f", c.Cores), fmt.Sprintf("%.2f", float64(c.Bytes)/1e6/c.Secs), fmt.Sprintf("%.1f", c.Settle))
+				fmt.Sprintf("%.2f", c.Cores), fmt.Sprintf("%.1f", float64(c.Bytes)/1e6), fmt.Sprintf("%.1f", c.Settle))
 			r.Metrics["churn_p99_ms/"+key] = c.Pct.P99
 			r.Metrics["churn_cores/"+key] = c.Cores
 		}
@@ -113,7 +113,7 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 			Text: fmt.Sprintf("For %s, a WorkloadEntry file of the churn service is written, then its oldest one removed, in turn, 40 times a second (a pool of about %d endpoints, each living %.1f s). "+
 				"Each change is timed at every client that sees the service, from the file change to the ACK of the first response that shows it; "+
 				"a client whose next push comes after an endpoint came and went sees neither change, so fewer pairs are seen than expected when pushes lag. "+
-				"Cores are the control plane's CPU over the churn and until it settled, divided by the churn's duration.",
+				"Cores are the control plane's CPU from the churn's start until it settled, divided by that time.",
 				e.dur(20*time.Second, 2*time.Second), cpChurnPool, 2*cpChurnPool/cpChurnRate)})
 	}
 	cpTargets(r, runs)

@@ -22,8 +22,8 @@ type cpChurn struct {
 	Affected int   `json:"clients_affected"`
 	Observed int   `json:"observed"`
 	Pct      cpPct `json:"latency_ms"`
-	// CPU is the control plane's CPU over the churn and until it settled; Cores that
-	// divided by the churn's duration.
+	// CPU is the control plane's CPU from the churn's start until it settled; Cores
+	// that divided by the same time.
 	CPU     float64 `json:"cpu_seconds"`
 	Cores   float64 `json:"cores"`
 	Bytes   int64   `json:"bytes"`
@@ -79,7 +79,7 @@ func (w *cpWorld) churn(ctx context.Context, t *churnTracker) (*cpChurn, error) 
 	cpu1, _ := procCPU(w.cp.pid())
 	c := &cpChurn{Rate: float64(events) / secs, Secs: secs, Events: events, Affected: w.affected(),
 		CPU: (cpu1 - cpu0).Seconds(), Bytes: after.bytes - before.bytes, Settle: time.Since(end).Seconds()}
-	c.Cores = c.CPU / secs
+	c.Cores = c.CPU / (secs + c.Settle)
 	var lats []float64
 	t.mu.Lock()
 	for k, e := range t.events {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +65,7 @@ import (
 //	                         included, which is what a pod's memory limit must allow)
 //
 // Run it with -bench; -short leaves out the combinations above 100 000 client-services.
+// WEFT_SCALE_HEAP_PROFILE=FILE writes the heap profile with every client connected.
 func BenchmarkScale(b *testing.B) {
 	for _, n := range []int{100, 500, 2000} {
 		for _, s := range []int{100, 1000} {
@@ -384,6 +386,24 @@ func scalePeakRSS() float64 {
 	return 0
 }
 
+// scaleHeapProfile writes the heap profile with every client connected to the file
+// WEFT_SCALE_HEAP_PROFILE names, if it is set: -memprofile is written when the
+// benchmark has ended and the clients are gone.
+func scaleHeapProfile(b *testing.B) {
+	path := os.Getenv("WEFT_SCALE_HEAP_PROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // scaleHeap returns the live heap and the stacks in use, after a collection.
 func scaleHeap() (heap, stack uint64) {
 	var m runtime.MemStats
@@ -406,6 +426,7 @@ func scaleBench(b *testing.B, n, services int, scoped bool) {
 	defer cl.close(b)
 	initial := scaleWait(b, c, cl, n, 0)
 	heap, stack := scaleHeap()
+	scaleHeapProfile(b)
 
 	vs, eds := &scalePush{name: "vs"}, &scalePush{name: "eds"}
 	i := 0
