@@ -96,8 +96,10 @@ func TestInstallKube(t *testing.T) {
 	if !strings.Contains(out, "secret/istio-ca-secret not found\n") || !strings.Contains(out, "namespace/"+ns+" deleted\n") {
 		t.Errorf("weft uninstall said:\n%s", out)
 	}
+	// A CustomResourceDefinition goes only once the API server has cleaned up its
+	// objects (a finalizer): on a loaded machine that has taken over 30 s.
 	for _, o := range objs {
-		kubetest.Eventually(t, 30*time.Second, func() error {
+		kubetest.Eventually(t, 2*time.Minute, func() error {
 			got, err := resource(c, o).Get(t.Context(), o.GetName(), metav1.GetOptions{})
 			switch {
 			case apierrors.IsNotFound(err):
