@@ -134,7 +134,9 @@ func NewConn(nc net.Conn, r io.Reader, cfg Config, h Handler) *Conn {
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	c.dec = hpack.NewDecoder(4096, c.hb.emit)
-	c.dec.SetMaxStringLength(cfg.MaxHeaderBytes)
+	// A field over the header list limit is answered with 431; only what could not be
+	// a header block at all is a connection error (see headerFragment).
+	c.dec.SetMaxStringLength(2 * maxBlock(&cfg))
 	c.hb.c = c
 	c.recvWindow = int32(cfg.ConnWindow)
 	c.w.init(nc)

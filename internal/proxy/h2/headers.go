@@ -35,6 +35,7 @@ const (
 // it as the HEADERS and CONTINUATION fragments arrive. Only the reader goroutine uses it.
 type headerBlock struct {
 	c         *Conn
+	active    bool // a block is being decoded
 	mode      blockMode
 	id        uint32
 	st        *Stream
@@ -56,7 +57,7 @@ type headerBlock struct {
 }
 
 func (b *headerBlock) reset(mode blockMode, id uint32, st *Stream, end bool) {
-	*b = headerBlock{c: b.c, mode: mode, id: id, st: st, endStream: end}
+	*b = headerBlock{c: b.c, active: true, mode: mode, id: id, st: st, endStream: end}
 	switch mode {
 	case blockRequest:
 		b.dst = &st.hdr
@@ -198,6 +199,9 @@ func (c *Conn) headersFor(id uint32) (int, *Stream) {
 }
 
 func (c *Conn) onContinuation(f *http2.ContinuationFrame) error {
+	if !c.hb.active { // its HEADERS frame was refused
+		return http2.ConnectionError(ErrCodeProtocol)
+	}
 	return c.headerFragment(f.HeaderBlockFragment(), f.HeadersEnded())
 }
 
@@ -205,7 +209,7 @@ func (c *Conn) onContinuation(f *http2.ContinuationFrame) error {
 func (c *Conn) headerFragment(frag []byte, end bool) error {
 	b := &c.hb
 	b.raw += len(frag)
-	if b.raw > 2*c.cfg.MaxHeaderBytes+int(c.cfg.MaxFrameSize) {
+	if b.raw > maxBlock(&c.cfg) {
 		b.abandon()
 		return http2.ConnectionError(ErrCodeCalm)
 	}
@@ -223,18 +227,23 @@ func (c *Conn) headerFragment(frag []byte, end bool) error {
 	return c.endHeaders()
 }
 
+// maxBlock bounds the bytes of one header block: past twice the header list limit the
+// client is not sending a request any server would take (a CONTINUATION flood).
+func maxBlock(cfg *Config) int { return 2*cfg.MaxHeaderBytes + int(cfg.MaxFrameSize) }
+
 // abandon drops the stream a failed block was opening.
 func (b *headerBlock) abandon() {
 	if b.mode == blockRequest && b.st != nil {
 		b.st.release()
 	}
-	b.st, b.dst = nil, nil
+	b.st, b.dst, b.active = nil, nil, false
 }
 
 // endHeaders acts on a complete header block.
 func (c *Conn) endHeaders() error {
 	b := &c.hb
 	st, id := b.st, b.id
+	b.active = false
 	switch b.mode {
 	case blockRequest:
 		if b.tooLarge {
