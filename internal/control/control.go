@@ -58,6 +58,7 @@ func New(opts Options) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := ads.New(ads.Options{
 		Generator: ads.GeneratorFunc(generateXDS),
+		Validate:  xdsgen.ValidateResource,
 		Snapshots: ads.SnapshotFunc(func(version string) *mesh.Snapshot {
 			return mesh.Build(version, opts.Stores, opts.Registries, opts.Mesh)
 		}),
@@ -80,7 +81,8 @@ func (s *Server) ADS() *ads.Server { return s.ads }
 
 // generateXDS is xdsgen's generator as an ads.Generator.
 func generateXDS(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]ads.Resource, error) {
-	rs, err := xdsgen.Options{}.Generate(node, snap, typeURL, names...)
+	// Validation runs in the ADS server, once per distinct resource (ads.Validator).
+	rs, err := xdsgen.Options{SkipValidation: true}.Generate(node, snap, typeURL, names...)
 	if err != nil {
 		return nil, err
 	}

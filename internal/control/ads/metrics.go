@@ -21,6 +21,10 @@ type metrics struct {
 	virtServices prometheus.Gauge         // pilot_virt_services
 	inbound      *prometheus.CounterVec   // pilot_inbound_updates{type}
 	expiredNonce *prometheus.CounterVec   // pilot_xds_expired_nonce{type}
+	// weft's own: the validation cache (weft_xds_validation_cache_reads{type=hit|miss}).
+	validationReads *prometheus.CounterVec
+	validationHits  prometheus.Counter
+	validations     prometheus.Counter
 }
 
 var (
@@ -58,9 +62,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Total number of updates received by pilot."}, []string{"type"}),
 		expiredNonce: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pilot_xds_expired_nonce",
 			Help: "Total number of XDS requests with an expired nonce."}, []string{"type"}),
+		validationReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_xds_validation_cache_reads",
+			Help: "Generated resources checked against the validation cache: hit (the same content passed before) or miss (validated now)."},
+			[]string{"type"}),
 	}
+	m.validationHits = m.validationReads.WithLabelValues("hit")
+	m.validations = m.validationReads.WithLabelValues("miss")
 	for _, c := range []prometheus.Collector{m.xdsClients, m.pushes, m.pushTime, m.convergence, m.queueTime,
-		m.triggers, m.debounceTime, m.rejects, m.configSize, m.services, m.virtServices, m.inbound, m.expiredNonce} {
+		m.triggers, m.debounceTime, m.rejects, m.configSize, m.services, m.virtServices, m.inbound, m.expiredNonce, m.validationReads} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

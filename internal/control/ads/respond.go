@@ -47,6 +47,9 @@ func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) 
 		if err != nil {
 			return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
 		}
+		if err := c.s.validate(c.node, w.typeURL, r, e.hash); err != nil {
+			return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
+		}
 		out = append(out, e)
 	}
 	slices.SortStableFunc(out, func(a, b encoded) int { return strings.Compare(a.name, b.name) })

@@ -46,6 +46,12 @@ func (f GeneratorFunc) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL st
 	return f(node, snap, typeURL, names)
 }
 
+// Validator checks one generated resource for node before it is sent; an error fails the
+// node's generation of that type. The server calls it once per distinct content (by the
+// hash of the encoded resource, and whether the node is proxyless), not once per node:
+// in a mesh of thousands of sidecars most resources are the same bytes for many nodes.
+type Validator func(node *mesh.Node, typeURL, name string, m proto.Message) error
+
 // SnapshotSource builds a new immutable snapshot of the mesh, stamped with version. It is
 // called from one goroutine at a time, once per debounced batch of events.
 type SnapshotSource interface {
@@ -62,6 +68,8 @@ func (f SnapshotFunc) Snapshot(version string) *mesh.Snapshot { return f(version
 type Options struct {
 	Generator Generator
 	Snapshots SnapshotSource
+	// Validate, when set, checks each resource the generator makes (see Validator).
+	Validate Validator
 	// Log receives connection and push events; nil discards them.
 	Log *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves; nil: a new one.
@@ -108,9 +116,10 @@ func (o *Options) defaults() error {
 type Server struct {
 	discoveryv3.UnimplementedAggregatedDiscoveryServiceServer
 
-	opts Options
-	log  *slog.Logger
-	m    *metrics
+	opts  Options
+	log   *slog.Logger
+	m     *metrics
+	valid validCache
 
 	current     atomic.Pointer[mesh.Snapshot]
 	ready       chan struct{} // closed once the first snapshot is built
