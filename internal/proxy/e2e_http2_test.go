@@ -3,9 +3,11 @@ package proxy_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +209,113 @@ func TestGRPCLocalReply(t *testing.T) {
 	_, err = healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{})
 	if status.Code(err) != codes.Unavailable || !strings.Contains(status.Convert(err).Message(), "no healthy upstream") {
 		t.Errorf("err = %v, want Unavailable: no healthy upstream", err)
+	}
+}
+
+// TestHTTP2AccessLog: an HTTP/2 stream is logged with its protocol, body sizes both
+// ways and request headers, and an oversized header list is answered 431.
+func TestHTTP2AccessLog(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t)
+	logPath := filepath.Join(t.TempDir(), "a.log")
+	logCfg := `access_log:
+- name: envoy.access_loggers.file
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
+    path: ` + logPath + `
+    log_format: {text_format_source: {inline_string: "%PROTOCOL% %REQ(:METHOD)% %REQ(:AUTHORITY)% %REQ(:PATH)% %RESPONSE_CODE% %BYTES_RECEIVED% %REQ(X-A)%\n"}}`
+	b := bootstrapOf(t, hcmListener("l", echoRoute, logCfg), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+	req, _ := http.NewRequest("POST", url+"/log", strings.NewReader("12345"))
+	req.Header.Set("X-A", "b")
+	getEcho(t, h2cClient(), req)
+	host := strings.TrimPrefix(url, "http://")
+	logHas(t, logPath, "HTTP/2 POST "+host+" /log 200 5 b")
+
+	req, _ = http.NewRequest("GET", url+"/many", nil)
+	for i := 0; i < 101; i++ {
+		req.Header.Add(fmt.Sprintf("X-%d", i), "v")
+	}
+	resp, err := h2cClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 431 {
+		t.Errorf("101 header fields: status %d, want 431", resp.StatusCode)
+	}
+}
+
+// TestHTTP2ClientReset: a client that resets its stream cancels the upstream request.
+func TestHTTP2ClientReset(t *testing.T) {
+	t.Parallel()
+	started, gone := make(chan struct{}, 1), make(chan struct{}, 1)
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-r.Context().Done()
+		gone <- struct{}{}
+	}))
+	b := bootstrapOf(t, hcmListener("l", echoRoute, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", listenerURL(t, p, "l")+"/", nil)
+	go func() {
+		<-started
+		cancel()
+	}()
+	if _, err := h2cClient().Do(req); err == nil {
+		t.Fatal("a cancelled request succeeded")
+	}
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request outlived the client's RST_STREAM")
+	}
+}
+
+// TestHTTP2Drain: draining sends GOAWAY; the stream in flight finishes, and Run
+// returns once the connection closed, well before the drain time.
+func TestHTTP2Drain(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 1)
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		io.WriteString(w, "done")
+	}))
+	b := bootstrapOf(t, hcmListener("l", echoRoute, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := proxy.New(ctx, b, proxy.Options{DrainTime: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan time.Time)
+	go func() { p.Run(ctx); ran <- time.Now() }()
+	done := make(chan string)
+	go func() {
+		resp, err := h2cClient().Get(listenerURL(t, p, "l") + "/")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		done <- readAll(resp)
+	}()
+	<-started
+	cancel()
+	stopAt := time.Now()
+	if out := <-done; out != "done" {
+		t.Errorf("in-flight HTTP/2 request during drain got %q", out)
+	}
+	select {
+	case end := <-ran:
+		if end.Sub(stopAt) > 3*time.Second {
+			t.Errorf("Run returned %v after the stop", end.Sub(stopAt))
+		}
+	case <-time.After(8 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if got := p.Stats.Counter("http.l.downstream_cx_drain_close").Value(); got != 1 {
+		t.Errorf("downstream_cx_drain_close = %d, want 1", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -19,6 +20,10 @@ const (
 	defaultWindow    = 65535 // RFC 9113 §6.9.2
 	defaultFrameSize = 16384
 	maxWindow        = 1<<31 - 1
+	// maxIdleWorkers is how many stream goroutines a connection keeps waiting for its
+	// next stream: they keep the stack the filter chain grew, which a new goroutine
+	// would grow again.
+	maxIdleWorkers = 16
 	// readBufferSize is the connection's read buffer: frames are read from it, so a
 	// burst of small frames costs one read.
 	readBufferSize = 16 << 10
@@ -122,17 +127,21 @@ type Conn struct {
 	idleTimer  *time.Timer
 	drainTimer *time.Timer
 
-	wg sync.WaitGroup // stream goroutines
+	wg          sync.WaitGroup // streams whose handler has not returned
+	work        chan *Stream   // hands a stream to an idle stream goroutine
+	idleWorkers atomic.Int32
+	done        chan struct{} // closed when the connection ended: idle goroutines exit
 }
 
 // NewConn prepares to serve nc. Reads come from r, which holds nc's bytes (a reader that
 // returns bytes already read first, such as the preface, is fine).
 func NewConn(nc net.Conn, r io.Reader, cfg Config, h Handler) *Conn {
 	cfg.defaults()
-	c := &Conn{nc: nc, cfg: cfg, h: h, streams: make(map[uint32]*Stream)}
+	c := &Conn{nc: nc, cfg: cfg, h: h, streams: make(map[uint32]*Stream), work: make(chan *Stream), done: make(chan struct{})}
 	c.br = bufio.NewReaderSize(r, readBufferSize)
 	c.fr = http2.NewFramer(nil, c.br)
 	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
+	c.fr.SetReuseFrames()
 	c.dec = hpack.NewDecoder(4096, c.hb.emit)
 	// A field over the header list limit is answered with 431; only what could not be
 	// a header block at all is a connection error (see headerFragment).
@@ -525,6 +534,7 @@ func (c *Conn) close(err error) {
 		st.abort(errConnClosed)
 	}
 	c.wg.Wait()
+	close(c.done)
 	c.w.stop(err == nil || errors.Is(err, ErrIdleTimeout) || isConnError(err))
 	c.recycle()
 }

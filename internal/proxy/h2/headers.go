@@ -334,14 +334,31 @@ func (c *Conn) start(st *Stream) error {
 	c.streams[st.id] = st
 	c.mu.Unlock()
 	c.wg.Add(1)
-	go c.run(st)
+	select {
+	case c.work <- st:
+	default:
+		go c.worker(st)
+	}
 	return nil
 }
 
-func (c *Conn) run(st *Stream) {
-	defer c.wg.Done()
-	c.h.ServeStream(st)
-	st.finish()
+// worker serves st, then the streams handed to it while it waits idle.
+func (c *Conn) worker(st *Stream) {
+	for {
+		c.h.ServeStream(st)
+		st.finish()
+		c.wg.Done()
+		if c.idleWorkers.Add(1) > maxIdleWorkers {
+			c.idleWorkers.Add(-1)
+			return
+		}
+		select {
+		case st = <-c.work:
+			c.idleWorkers.Add(-1)
+		case <-c.done:
+			return
+		}
+	}
 }
 
 // joinCookies makes the cookie fields one, joined by "; " (RFC 9113 §8.2.3), where the
