@@ -319,3 +319,18 @@ func TestHTTP2Drain(t *testing.T) {
 		t.Errorf("downstream_cx_drain_close = %d, want 1", got)
 	}
 }
+
+// TestHTTP2LargeBodies: bodies larger than the stream and connection windows go
+// through both ways, so window updates flow in both directions.
+func TestHTTP2LargeBodies(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t)
+	b := bootstrapOf(t, hcmListener("l", echoRoute, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	payload := strings.Repeat("0123456789abcdef", 6<<16) // 6 MiB: over the 4 MiB connection window
+	req, _ := http.NewRequest("POST", listenerURL(t, p, "l")+"/big", strings.NewReader(payload))
+	_, e := getEcho(t, h2cClient(), req)
+	if len(e.Body) != len(payload) || e.Body != payload {
+		t.Errorf("upstream got %d bytes, want %d", len(e.Body), len(payload))
+	}
+}

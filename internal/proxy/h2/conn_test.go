@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/weftmesh/weft/internal/proxy/header"
 )
@@ -427,5 +426,3 @@ func TestFirstFrameSettings(t *testing.T) {
 		t.Errorf("Serve = %v, want PROTOCOL_ERROR", err)
 	}
 }
-
-var _ = hpack.HeaderField{}
