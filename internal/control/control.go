@@ -20,6 +20,7 @@ import (
 	"github.com/weftmesh/weft/internal/control/config"
 	"github.com/weftmesh/weft/internal/control/mesh"
 	"github.com/weftmesh/weft/internal/control/registry"
+	"github.com/weftmesh/weft/internal/control/registry/serviceentry"
 	"github.com/weftmesh/weft/internal/control/xdsgen"
 )
 
@@ -67,8 +68,26 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A store's ServiceEntries, WorkloadEntries and WorkloadGroups reach the proxies
+	// through the ServiceEntry registry over that store, whose events say whether
+	// services changed or only endpoints: as config events too, every WorkloadEntry
+	// change would be a full push instead of EDS alone (Istio pushes EDS alone too).
+	viaRegistry := map[config.Store]bool{}
+	for _, r := range opts.Registries {
+		if se, ok := r.(*serviceentry.Registry); ok {
+			viaRegistry[se.ConfigStore()] = true
+		}
+	}
 	for _, st := range opts.Stores {
-		st.Subscribe(srv.ConfigChanged)
+		if !viaRegistry[st] {
+			st.Subscribe(srv.ConfigChanged)
+			continue
+		}
+		st.Subscribe(func(e config.Event) {
+			if !serviceentry.Consumes(e.Config.Kind) {
+				srv.ConfigChanged(e)
+			}
+		})
 	}
 	for _, r := range opts.Registries {
 		r.Subscribe(srv.RegistryChanged)

@@ -53,8 +53,7 @@ func New(store config.Store, opts ...Option) *Registry {
 		o(r)
 	}
 	store.Subscribe(func(ev config.Event) {
-		switch ev.Config.Kind {
-		case config.ServiceEntry, config.WorkloadEntry, config.WorkloadGroup:
+		if Consumes(ev.Config.Kind) {
 			select {
 			case r.changed <- struct{}{}:
 			default:
@@ -62,6 +61,19 @@ func New(store config.Store, opts ...Option) *Registry {
 		}
 	})
 	return r
+}
+
+// ConfigStore returns the store the registry reads.
+func (r *Registry) ConfigStore() config.Store { return r.store }
+
+// Consumes reports whether objects of kind reach the mesh through the registry (its
+// events, not the store's, say what their changes change).
+func Consumes(kind config.Kind) bool {
+	switch kind {
+	case config.ServiceEntry, config.WorkloadEntry, config.WorkloadGroup:
+		return true
+	}
+	return false
 }
 
 // Name returns "ServiceEntry".
