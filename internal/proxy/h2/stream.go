@@ -467,8 +467,9 @@ func (st *Stream) writeContinue() {
 func (st *Stream) finish() {
 	c, w := st.c, &st.c.w
 	w.mu.Lock()
-	reset := false
+	reset, wrote := false, false
 	if !st.ended && w.err == nil {
+		wrote = true
 		switch {
 		case st.pending:
 			st.flushHead(true)
@@ -489,9 +490,10 @@ func (st *Stream) finish() {
 	}
 	dropped := st.dropBody()
 	st.mu.Unlock()
-	if open && !reset {
+	switch {
+	case open && !reset:
 		w.rst(st.id, ErrCodeNo)
-	} else {
+	case wrote:
 		w.kick()
 	}
 	c.credit(dropped)
