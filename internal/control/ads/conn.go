@@ -76,11 +76,29 @@ func (w *watch) nameList() []string {
 	return out
 }
 
+// namesOfHosts returns the names the watch subscribes to whose cluster (Istio's
+// "outbound|port|subset|host") belongs to one of hosts, sorted; a name of another form
+// is kept, so that nothing is missed.
+func (w *watch) namesOfHosts(hosts map[string]bool) []string {
+	var out []string
+	for n := range w.names {
+		name := n.Value()
+		if h, ok := mesh.OutboundClusterHost(name); !ok || hosts[h] {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // pushRequest is a push queued for a connection. Queued pushes merge.
 type pushRequest struct {
-	types    map[string]bool // nil: every watched type
-	start    time.Time       // the first event behind the push (convergence time)
-	enqueued time.Time       // when it was queued (queue time)
+	types map[string]bool // nil: every watched type
+	// hosts, on an EDS-only push, are the services whose assignments are regenerated;
+	// nil: all of them.
+	hosts    map[string]bool
+	start    time.Time // the first event behind the push (convergence time)
+	enqueued time.Time // when it was queued (queue time)
 }
 
 func (p *pushRequest) merge(o *pushRequest) *pushRequest {
@@ -88,6 +106,10 @@ func (p *pushRequest) merge(o *pushRequest) *pushRequest {
 	if p.types != nil && o.types != nil {
 		m.types = maps.Clone(p.types)
 		maps.Copy(m.types, o.types)
+	}
+	if p.hosts != nil && o.hosts != nil {
+		m.hosts = maps.Clone(p.hosts)
+		maps.Copy(m.hosts, o.hosts)
 	}
 	return m
 }

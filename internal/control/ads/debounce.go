@@ -26,6 +26,10 @@ type trigger struct {
 	reasons map[string]int
 	first   time.Time // the window's first event
 	last    time.Time // its latest event
+	// hosts are the services whose endpoints changed, when every endpoint event named
+	// them (allHosts unset): an EDS-only push regenerates only their assignments.
+	hosts    map[string]bool
+	allHosts bool
 }
 
 func (t *trigger) empty() bool { return len(t.reasons) == 0 }
@@ -40,6 +44,17 @@ func (t *trigger) merge(o trigger) {
 	t.full = t.full || o.full
 	for r, n := range o.reasons {
 		t.reasons[r] += n
+	}
+	t.allHosts = t.allHosts || o.allHosts
+	if !t.allHosts {
+		for h := range o.hosts {
+			if t.hosts == nil {
+				t.hosts = map[string]bool{}
+			}
+			t.hosts[h] = true
+		}
+	} else {
+		t.hosts = nil
 	}
 	t.first = minTime(t.first, o.first)
 	if o.last.After(t.last) {
@@ -66,7 +81,7 @@ func (s *Server) ConfigChanged(config.Event) {
 func (s *Server) RegistryChanged(e registry.Event) {
 	if e.Kind == registry.EndpointsChanged {
 		s.m.inbound.WithLabelValues("eds").Inc()
-		s.enqueue(false, reasonEndpoint)
+		s.enqueueEndpoints(e.Hosts)
 		return
 	}
 	s.m.inbound.WithLabelValues("svc").Inc()
@@ -75,8 +90,25 @@ func (s *Server) RegistryChanged(e registry.Event) {
 
 func (s *Server) enqueue(full bool, reason string) {
 	now := time.Now()
+	s.enqueueTrigger(trigger{full: full, reasons: map[string]int{reason: 1}, first: now, last: now, allHosts: true})
+}
+
+// enqueueEndpoints queues an EDS-only push of the hosts' assignments (none named: all).
+func (s *Server) enqueueEndpoints(hosts []string) {
+	now := time.Now()
+	t := trigger{reasons: map[string]int{reasonEndpoint: 1}, first: now, last: now, allHosts: len(hosts) == 0}
+	if !t.allHosts {
+		t.hosts = make(map[string]bool, len(hosts))
+		for _, h := range hosts {
+			t.hosts[h] = true
+		}
+	}
+	s.enqueueTrigger(t)
+}
+
+func (s *Server) enqueueTrigger(t trigger) {
 	s.updMu.Lock()
-	s.upd.merge(trigger{full: full, reasons: map[string]int{reason: 1}, first: now, last: now})
+	s.upd.merge(t)
 	s.updMu.Unlock()
 	select {
 	case s.updCh <- struct{}{}:
@@ -146,6 +178,9 @@ func (s *Server) pushAll(win trigger) {
 	p := &pushRequest{start: win.first, enqueued: time.Now()}
 	if !win.full {
 		p.types = map[string]bool{EndpointType: true}
+		if !win.allHosts {
+			p.hosts = win.hosts
+		}
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

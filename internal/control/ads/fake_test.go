@@ -84,8 +84,9 @@ func (f *fakeMesh) snapshot(version string) *mesh.Snapshot {
 // namespace; one cluster and one ClusterLoadAssignment per service, one listener and
 // one route configuration per port. It counts its calls by type.
 type fakeGen struct {
-	calls sync.Map // type URL -> *atomic.Int64
-	fail  atomic.Bool
+	calls    sync.Map // type URL -> *atomic.Int64
+	fail     atomic.Bool
+	edsNames atomic.Pointer[[]string] // the names of the last EDS generation
 }
 
 func (g *fakeGen) count(typeURL string) int64 {
@@ -93,9 +94,12 @@ func (g *fakeGen) count(typeURL string) int64 {
 	return v.(*atomic.Int64).Load()
 }
 
-func (g *fakeGen) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, _ []string) ([]Resource, error) {
+func (g *fakeGen) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]Resource, error) {
 	v, _ := g.calls.LoadOrStore(typeURL, new(atomic.Int64))
 	v.(*atomic.Int64).Add(1)
+	if typeURL == EndpointType {
+		g.edsNames.Store(&names)
+	}
 	if g.fail.Load() {
 		return nil, fmt.Errorf("generator failure")
 	}

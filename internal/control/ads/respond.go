@@ -33,6 +33,11 @@ func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) 
 	if !w.wildcard {
 		names = w.nameList()
 	}
+	return c.generateNames(w, snap, names)
+}
+
+// generateNames is generate for the given names (nil: what the watch selects).
+func (c *connection) generateNames(w *watch, snap *mesh.Snapshot, names []string) ([]encoded, error) {
 	rs, err := c.s.opts.Generator.Generate(c.node, snap, w.typeURL, names)
 	if err != nil {
 		return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
@@ -78,6 +83,9 @@ type update struct {
 	all     []encoded // everything the watch selects now
 	changed []encoded // new, or different from what the node holds
 	removed []string  // held by the node (or asked for) but no longer generated
+	// partial: all holds only the regenerated part of what the node holds (an EDS push
+	// for some services); the rest stays as it is.
+	partial bool
 	respond bool
 	started time.Time
 }
@@ -89,11 +97,28 @@ type prepareOpts struct {
 	force   bool
 	missing []string
 	resend  map[string]bool
+	// hosts limits an EDS update to the assignments of these services (nil: all).
+	hosts map[string]bool
 }
 
 func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*update, error) {
 	u := &update{w: w, version: snap.Version, started: time.Now()}
-	all, err := c.generate(w, snap)
+	var only []string // a partial update: the names regenerated
+	if o.hosts != nil && w.typeURL == EndpointType && !w.wildcard {
+		only = w.namesOfHosts(o.hosts)
+		if len(only) == 0 {
+			u.partial = true
+			return u, nil // none of the node's clusters changed
+		}
+	}
+	var all []encoded
+	var err error
+	if only != nil {
+		u.partial = true
+		all, err = c.generateNames(w, snap, only)
+	} else {
+		all, err = c.generate(w, snap)
+	}
 	if err != nil {
 		c.s.m.pushes.WithLabelValues(ShortType(w.typeURL) + "_builderr").Inc()
 		return nil, err
@@ -106,9 +131,19 @@ func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*upd
 			u.changed = append(u.changed, e)
 		}
 	}
-	for n := range w.sent {
-		if !names[n] {
-			u.removed = append(u.removed, n.Value())
+	if u.partial {
+		for _, n := range only {
+			if k := internName(n); !names[k] {
+				if _, held := w.sent[k]; held {
+					u.removed = append(u.removed, n)
+				}
+			}
+		}
+	} else {
+		for n := range w.sent {
+			if !names[n] {
+				u.removed = append(u.removed, n.Value())
+			}
 		}
 	}
 	if c.delta {
@@ -190,6 +225,9 @@ func (c *connection) preparePush(snap *mesh.Snapshot, p *pushRequest) []*update 
 		if t == EndpointType {
 			// A cluster Envoy re-creates warms until its endpoints come again.
 			o.resend = changedClusters
+			if p.types != nil {
+				o.hosts = p.hosts // an EDS-only push: the changed services' assignments
+			}
 		}
 		u, err := c.prepare(c.watches[t], snap, o)
 		if err != nil {
@@ -261,6 +299,20 @@ func (c *connection) sendDeltaUpdate(u *update, nonce string) (int, error) {
 // commit records what the node now holds and, when a response went out, its version
 // and nonce.
 func (c *connection) commit(u *update, nonce string) {
+	if u.partial {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, e := range u.all {
+			u.w.sent[e.key] = e.hash
+		}
+		for _, n := range u.removed {
+			delete(u.w.sent, internName(n))
+		}
+		if nonce != "" {
+			u.w.sentVersion, u.w.sentNonce, u.w.sentTime = u.version, nonce, time.Now()
+		}
+		return
+	}
 	sent := make(map[resourceName]uint64, len(u.all))
 	for _, e := range u.all {
 		sent[e.key] = e.hash

@@ -1,6 +1,9 @@
 package mesh
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Protocol is a service port's protocol, as Istio names them.
 type Protocol string
@@ -126,4 +129,19 @@ const (
 // Locality is a region/zone/sub-zone triple.
 type Locality struct {
 	Region, Zone, SubZone string
+}
+
+// OutboundClusterHost returns the service host of an outbound cluster name, as Istio
+// names them ("outbound|9080|v1|reviews.default.svc.cluster.local").
+func OutboundClusterHost(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "outbound|")
+	if !ok {
+		return "", false
+	}
+	for range 2 { // port, subset
+		if _, rest, ok = strings.Cut(rest, "|"); !ok {
+			return "", false
+		}
+	}
+	return rest, rest != ""
 }

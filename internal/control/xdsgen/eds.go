@@ -14,13 +14,26 @@ import (
 // endpoints returns a ClusterLoadAssignment for every EDS cluster the node has: the
 // ready endpoints of the service port, those of a subset filtered by its labels,
 // grouped by locality with their weights.
-func (g *gen) endpoints() ([]Resource, error) {
+func (g *gen) endpoints(names []string) ([]Resource, error) {
 	if g.sc.err != nil {
 		return nil, g.sc.err
 	}
+	// With names, only the services they name are generated (the rest would be dropped).
+	var hosts map[string]bool
+	if names != nil {
+		hosts = make(map[string]bool, len(names))
+		for _, n := range names {
+			h, ok := mesh.OutboundClusterHost(n)
+			if !ok {
+				hosts = nil // a name of another form: generate everything
+				break
+			}
+			hosts[h] = true
+		}
+	}
 	var out []Resource
 	for _, svc := range g.sc.services {
-		if svc.Resolution != mesh.ClientSideLB {
+		if svc.Resolution != mesh.ClientSideLB || (hosts != nil && !hosts[svc.Hostname]) {
 			continue
 		}
 		dr := g.destinationRule(svc)

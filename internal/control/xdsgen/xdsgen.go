@@ -69,7 +69,7 @@ func (o Options) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, 
 	case ClusterType:
 		out, err = g.clusters()
 	case EndpointType:
-		out, err = g.endpoints()
+		out, err = g.endpoints(names)
 	default:
 		return nil, nil // secrets and other types: not generated here
 	}
