@@ -272,6 +272,7 @@ func TestHTTP2ClientReset(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the upstream request outlived the client's RST_STREAM")
 	}
+	eventually(t, counter(p, "http.l.downstream_rq_rx_reset", 1))
 }
 
 // TestHTTP2Drain: draining sends GOAWAY; the stream in flight finishes, and Run

@@ -306,9 +306,11 @@ func (c canceler) Fire() { close(c) }
 func TestClientReset(t *testing.T) {
 	readErr := make(chan error, 1)
 	cancelled := make(canceler)
+	var resetByClient atomic.Bool
 	c := newClient(t, Config{}, HandlerFunc(func(st *Stream) {
 		st.SetCanceler(cancelled)
 		_, err := io.ReadAll(st)
+		resetByClient.Store(st.ResetByClient())
 		readErr <- err
 		h := header.Of(":status", "200")
 		if err := st.WriteHeaders(&h, true); err == nil {
@@ -324,6 +326,9 @@ func TestClientReset(t *testing.T) {
 	}
 	if err := <-readErr; err == nil {
 		t.Error("body read after a reset returned no error")
+	}
+	if !resetByClient.Load() {
+		t.Error("ResetByClient is false")
 	}
 	c.fr.WritePing(false, [8]byte{})
 	if f := c.next(); f.typ != http2.FramePing {

@@ -16,7 +16,7 @@ func (c *Conn) onRSTStream(f *http2.RSTStreamFrame) error {
 		}
 		return nil
 	}
-	st.abort(errReset)
+	st.abort(errPeerReset)
 	return nil
 }
 

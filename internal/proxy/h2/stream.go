@@ -13,6 +13,7 @@ import (
 
 var (
 	errReset        = errors.New("h2: stream reset")
+	errPeerReset    = errors.New("h2: stream reset by the client")
 	errConnClosed   = errors.New("h2: connection closed")
 	errStreamClosed = errors.New("h2: stream closed")
 	errEnded        = errors.New("h2: response already ended")
@@ -116,6 +117,13 @@ func (st *Stream) Header() *header.Map { return &st.hdr }
 // HeadersTooLarge reports that the request's header list was over the limit: Header
 // holds only part of it and the stream should be answered with 431.
 func (st *Stream) HeadersTooLarge() bool { return st.tooLarge }
+
+// ResetByClient reports whether the client reset the stream with RST_STREAM.
+func (st *Stream) ResetByClient() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.rerr == errPeerReset
+}
 
 // SetCanceler registers what to tell when the stream is aborted; if it already was,
 // cn fires at once.

@@ -107,6 +107,10 @@ func (m *Manager) serveH2Stream(ctx context.Context, c *netfilter.Conn, st *h2.S
 			s.SendLocalReply(500, "", 0, "filter_chain_not_complete", nil)
 		}
 	}
+	if st.ResetByClient() {
+		m.stats.RqRxReset.Inc()
+		s.Info.AddFlag(streaminfo.DownstreamRemoteReset)
+	}
 	m.finishStream(s)
 }
 
