@@ -85,8 +85,8 @@ func cpReport(e *env, runs []*cpRun) (*report, error) {
 	}
 	r.Notes = append(r.Notes,
 		"The clients run in the harness's process on the same two cores as the control plane: their receiving and ACKing is in the convergence times, as an Envoy's would be on a loaded node, but not in the control plane's CPU and memory, which are its process's alone.",
-		"With a config directory, every file change is a config event, and a config event regenerates every type for every client (a full push); only what changed is sent. "+
-			"Istio's ServiceEntry controller turns a WorkloadEntry change into an EDS-only push; in weft only registry endpoint events (EndpointSlices with `--kube`) are EDS-only, and even those regenerate every cluster's assignment for every client.",
+		"A VirtualService change is a config event: every type is regenerated for every client (a full push), and only what changed is sent. "+
+			"A WorkloadEntry change is an endpoint event of the ServiceEntry registry, as in Istio's ServiceEntry controller: only EDS is pushed.",
 		"Where the control plane's time and memory go: [controlplane-profile.md](controlplane-profile.md), CPU and heap profiles from `go test -bench BenchmarkScale ./internal/control` (the same pipeline in process; `weft control` serves no /debug/pprof).",
 		"Under churn, the config directory's watcher reads at most once a second while files keep changing (it waits for 100 ms of quiet, or 1 s after the first change of a burst): that, not the push, sets the floor of the churn latencies.")
 	return r, nil

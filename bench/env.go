@@ -18,6 +18,7 @@ type env struct {
 	root    string
 	work    string
 	weft    string
+	version string // the commit weft was built from, read when it was built
 	machine machine
 	tools   *toolbox
 
@@ -52,8 +53,10 @@ func newEnv(ctx context.Context, o options) (*env, error) {
 		if e.weft, err = filepath.Abs(o.weft); err != nil {
 			return nil, fmt.Errorf("--weft: %w", err)
 		}
+		e.version = "given by --weft"
 		return e, nil
 	}
+	e.version = weftVersion(root)
 	if e.weft, err = buildWeft(ctx, root, work); err != nil {
 		e.close()
 		return nil, err

@@ -119,7 +119,8 @@ func (e *env) versions() map[string]string {
 	t := e.tools
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	v := map[string]string{"weft": weftVersion(e.root)}
+	// The commit at the build: others may commit while a long scenario runs.
+	v := map[string]string{"weft": e.version}
 	for name, p := range t.paths {
 		out, _ := exec.Command(p, toolSpecs[name].version...).CombinedOutput()
 		line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
