@@ -21,7 +21,7 @@ const cpTimeout = 15 * time.Minute
 type cpServerStat struct {
 	sent      float64  // responses sent: pilot_xds_pushes without the error types
 	converged float64  // connection pushes finished: pilot_proxy_convergence_time_count
-	errs      []string // generation and send errors
+	errs      []string // generation errors
 }
 
 func cpServer(port int) (cpServerStat, error) {
@@ -45,6 +45,8 @@ func cpServer(port int) (cpServerStat, error) {
 		switch {
 		case name == "pilot_proxy_convergence_time_count":
 			s.converged = v
+		case strings.HasPrefix(name, "pilot_xds_pushes{") && strings.HasSuffix(name, `senderr"}`):
+			// A send to a stream that ended: its client connects again.
 		case strings.HasPrefix(name, "pilot_xds_pushes{") && strings.HasSuffix(name, `err"}`):
 			s.errs = append(s.errs, sc.Text())
 		case strings.HasPrefix(name, "pilot_xds_pushes{"):
