@@ -1,23 +1,19 @@
 package validation
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/weftmesh/weft/internal/admission"
 	"github.com/weftmesh/weft/internal/control/config/file"
 )
 
 // Path is where the validating webhook serves, as istiod's does.
 const Path = "/validate"
-
-// maxBody bounds an AdmissionReview: the API server's objects are at most 3 MiB.
-const maxBody = 6 << 20
 
 // Handler is the validating admission webhook for Istio config: it answers
 // AdmissionReview v1 requests creating or updating objects of networking.istio.io,
@@ -37,28 +33,10 @@ func NewHandler(log *slog.Logger) *Handler {
 	return &Handler{log: log}
 }
 
-// ServeHTTP decodes the AdmissionReview and writes it back with the response.
+// ServeHTTP answers an AdmissionReview (package admission) and writes it back with the response.
 // Requests that are not AdmissionReviews are 400s.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		return
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		http.Error(w, fmt.Sprintf("not an AdmissionReview with a request: %v", err), http.StatusBadRequest)
-		return
-	}
-	review.Response = h.admit(review.Request)
-	review.Response.UID = review.Request.UID
-	review.Request = nil
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(&review)
+	admission.Serve(w, r, h.admit)
 }
 
 // admit validates the request's object. Operations other than CREATE and UPDATE are

@@ -3,7 +3,6 @@ package webhook
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -11,15 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/weftmesh/weft/internal/admission"
 	"github.com/weftmesh/weft/internal/inject"
 )
 
 // Path is where the handler serves; Istio's clients may append
 // /cluster/<id>/net/<network>, which is accepted and ignored.
 const Path = "/inject"
-
-// maxBody bounds an AdmissionReview: the API server's objects are at most 3 MiB.
-const maxBody = 6 << 20
 
 // Handler answers AdmissionReview v1 requests for pods with the sidecar injected.
 type Handler struct {
@@ -46,28 +43,10 @@ func (h *Handler) Mux() *http.ServeMux {
 	return mux
 }
 
-// ServeHTTP decodes the AdmissionReview, injects the pod and writes the review
+// ServeHTTP answers an AdmissionReview (package admission), injects the pod and writes the review
 // back with the response. Requests that are not AdmissionReviews are 400s.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		http.Error(w, "POST an AdmissionReview", http.StatusMethodNotAllowed)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
-		return
-	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil || review.Request == nil {
-		http.Error(w, fmt.Sprintf("not an AdmissionReview with a request: %v", err), http.StatusBadRequest)
-		return
-	}
-	review.Response = h.admit(review.Request)
-	review.Response.UID = review.Request.UID
-	review.Request = nil
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(&review)
+	admission.Serve(w, r, h.admit)
 }
 
 // admit injects the request's pod.
