@@ -58,7 +58,7 @@ func New(opts Options) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := ads.New(ads.Options{
-		Generator: ads.GeneratorFunc(generateXDS),
+		Generator: xdsGenerator{},
 		Validate:  xdsgen.ValidateResource,
 		Snapshots: ads.SnapshotFunc(func(version string) *mesh.Snapshot {
 			return mesh.Build(version, opts.Stores, opts.Registries, opts.Mesh)
@@ -98,10 +98,22 @@ func New(opts Options) (*Server, error) {
 // ADS returns the ADS server (for its debug state).
 func (s *Server) ADS() *ads.Server { return s.ads }
 
-// generateXDS is xdsgen's generator as an ads.Generator.
-func generateXDS(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]ads.Resource, error) {
-	// Validation runs in the ADS server, once per distinct resource (ads.Validator).
-	rs, err := xdsgen.Options{SkipValidation: true}.Generate(node, snap, typeURL, names...)
+// xdsGenerator is xdsgen as an ads.SessionGenerator. Validation runs in the ADS
+// server, once per distinct resource (ads.Validator), so generation skips it.
+type xdsGenerator struct{}
+
+var genOptions = xdsgen.Options{SkipValidation: true}
+
+func (xdsGenerator) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]ads.Resource, error) {
+	return adsResources(genOptions.Generate(node, snap, typeURL, names...))
+}
+
+func (xdsGenerator) Session(node *mesh.Node, snap *mesh.Snapshot) func(string, []string) ([]ads.Resource, error) {
+	gen := genOptions.Session(node, snap)
+	return func(typeURL string, names []string) ([]ads.Resource, error) { return adsResources(gen(typeURL, names)) }
+}
+
+func adsResources(rs []xdsgen.Resource, err error) ([]ads.Resource, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -33,12 +33,19 @@ func (c *connection) generate(w *watch, snap *mesh.Snapshot) ([]encoded, error) 
 	if !w.wildcard {
 		names = w.nameList()
 	}
-	return c.generateNames(w, snap, names)
+	return c.generateNames(w, snap, names, nil)
 }
 
-// generateNames is generate for the given names (nil: what the watch selects).
-func (c *connection) generateNames(w *watch, snap *mesh.Snapshot, names []string) ([]encoded, error) {
-	rs, err := c.s.opts.Generator.Generate(c.node, snap, w.typeURL, names)
+// generateNames is generate for the given names (nil: what the watch selects), in a
+// generator session when there is one.
+func (c *connection) generateNames(w *watch, snap *mesh.Snapshot, names []string, session generatorSession) ([]encoded, error) {
+	var rs []Resource
+	var err error
+	if session != nil {
+		rs, err = session(w.typeURL, names)
+	} else {
+		rs, err = c.s.opts.Generator.Generate(c.node, snap, w.typeURL, names)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("generate %s for %s: %w", ShortType(w.typeURL), c.node.ID, err)
 	}
@@ -99,7 +106,12 @@ type prepareOpts struct {
 	resend  map[string]bool
 	// hosts limits an EDS update to the assignments of these services (nil: all).
 	hosts map[string]bool
+	// session, when set, generates (a push's types share one).
+	session generatorSession
 }
+
+// generatorSession generates types for one node and snapshot (SessionGenerator).
+type generatorSession func(typeURL string, names []string) ([]Resource, error)
 
 func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*update, error) {
 	u := &update{w: w, version: snap.Version, started: time.Now()}
@@ -113,12 +125,12 @@ func (c *connection) prepare(w *watch, snap *mesh.Snapshot, o prepareOpts) (*upd
 	}
 	var all []encoded
 	var err error
-	if only != nil {
+	if only == nil && !w.wildcard {
+		only = w.nameList()
+	} else if only != nil {
 		u.partial = true
-		all, err = c.generateNames(w, snap, only)
-	} else {
-		all, err = c.generate(w, snap)
 	}
+	all, err = c.generateNames(w, snap, only, o.session)
 	if err != nil {
 		c.s.m.pushes.WithLabelValues(ShortType(w.typeURL) + "_builderr").Inc()
 		return nil, err
@@ -217,11 +229,15 @@ func (c *connection) push(ctx context.Context) error {
 func (c *connection) preparePush(snap *mesh.Snapshot, p *pushRequest) []*update {
 	var ups []*update
 	var changedClusters map[string]bool
+	var session generatorSession
+	if sg, ok := c.s.opts.Generator.(SessionGenerator); ok {
+		session = sg.Session(c.node, snap)
+	}
 	for _, t := range c.watchedTypes() {
 		if p.types != nil && !p.types[t] {
 			continue
 		}
-		var o prepareOpts
+		o := prepareOpts{session: session}
 		if t == EndpointType {
 			// A cluster Envoy re-creates warms until its endpoints come again.
 			o.resend = changedClusters

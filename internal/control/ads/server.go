@@ -38,6 +38,14 @@ type Generator interface {
 	Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]Resource, error)
 }
 
+// SessionGenerator is a Generator that also generates several types for one node and
+// snapshot in a session, sharing the work they have in common; a push regenerates all
+// its types in one session. A session is used by one goroutine, then dropped.
+type SessionGenerator interface {
+	Generator
+	Session(node *mesh.Node, snap *mesh.Snapshot) func(typeURL string, names []string) ([]Resource, error)
+}
+
 // GeneratorFunc adapts a function to a Generator.
 type GeneratorFunc func(node *mesh.Node, snap *mesh.Snapshot, typeURL string, names []string) ([]Resource, error)
 

@@ -61,6 +61,17 @@ func (g *gen) httpPorts() []uint32 {
 // service with that port, then the catch-all for unknown hosts (allow_any to the
 // passthrough cluster, or block_all under REGISTRY_ONLY).
 func (g *gen) sidecarRouteConfig(port uint32) (*routev3.RouteConfiguration, error) {
+	t, ok := g.routeTables[port]
+	if !ok {
+		t.rc, t.err = g.buildSidecarRouteConfig(port)
+		g.routeTables[port] = t
+	}
+	return t.rc, t.err
+}
+
+// buildSidecarRouteConfig is sidecarRouteConfig, uncached. The table is shared by the
+// listener that names it and the RDS resource: nothing changes it once built.
+func (g *gen) buildSidecarRouteConfig(port uint32) (*routev3.RouteConfiguration, error) {
 	rc := &routev3.RouteConfiguration{Name: portString(port), ValidateClusters: wrapperspb.Bool(false)}
 	seen := map[string]bool{}
 	for _, svc := range g.sc.services {

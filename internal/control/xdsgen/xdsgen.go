@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/weftmesh/weft/internal/control/mesh"
@@ -58,7 +59,26 @@ func (o Options) Generate(node *mesh.Node, snap *mesh.Snapshot, typeURL string, 
 	if node == nil || snap == nil {
 		return nil, errors.New("xdsgen: node and snapshot are required")
 	}
+	return newGen(o, node, snap).generate(typeURL, names)
+}
+
+// Session returns a generator of several types for one node and snapshot, which share
+// the work they have in common: a sidecar's listeners need its route tables (for the
+// fault filter, or inline), so a push of LDS and RDS builds each table once. It is
+// not safe for concurrent use.
+func (o Options) Session(node *mesh.Node, snap *mesh.Snapshot) func(typeURL string, names []string) ([]Resource, error) {
+	if node == nil || snap == nil {
+		return func(string, []string) ([]Resource, error) {
+			return nil, errors.New("xdsgen: node and snapshot are required")
+		}
+	}
 	g := newGen(o, node, snap)
+	return g.generate
+}
+
+// generate is Generate for the generation's node and snapshot.
+func (g *gen) generate(typeURL string, names []string) ([]Resource, error) {
+	node, o := g.node, g.opts
 	var out []Resource
 	var err error
 	switch typeURL {
@@ -114,10 +134,19 @@ type gen struct {
 	drIdx   *drIndex
 	vsIdx   map[string]*vsIndex
 	checked map[string]error
+	// routeTables are the sidecar's outbound route tables by port, built once per
+	// generation (or session: LDS and RDS share them).
+	routeTables map[uint32]routeTable
+}
+
+type routeTable struct {
+	rc  *routev3.RouteConfiguration
+	err error
 }
 
 func newGen(o Options, node *mesh.Node, snap *mesh.Snapshot) *gen {
-	g := &gen{opts: o, node: node, snap: snap, vsIdx: map[string]*vsIndex{}, checked: map[string]error{}}
+	g := &gen{opts: o, node: node, snap: snap, vsIdx: map[string]*vsIndex{}, checked: map[string]error{},
+		routeTables: map[uint32]routeTable{}}
 	g.sc = newScope(g)
 	return g
 }
