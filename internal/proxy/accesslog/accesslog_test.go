@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/weftmesh/weft/internal/leaktest"
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/header"
 	"github.com/weftmesh/weft/internal/proxy/streaminfo"
@@ -22,27 +22,7 @@ import (
 
 // TestMain fails when a flush goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		if leaked := leakedWriters(); leaked != "" {
-			fmt.Fprintf(os.Stderr, "leaked access log writer goroutines:\n%s\n", leaked)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func leakedWriters() string {
-	var stacks string
-	for range 50 {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		if !strings.Contains(stacks, "accesslog.(*writer).run") {
-			return ""
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return stacks
+	leaktest.Main(m, 500*time.Millisecond, "accesslog.(*writer).run")
 }
 
 // parseLogs reads access log configs from YAML, as they appear in an HCM.

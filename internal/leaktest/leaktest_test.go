@@ -1,0 +1,29 @@
+package leaktest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftmesh/weft/internal/leaktest"
+)
+
+func park(stop chan struct{}, done chan struct{}) {
+	<-stop
+	close(done)
+}
+
+// TestLeaked: a goroutine still running is reported with its stack; once it ends,
+// nothing is.
+func TestLeaked(t *testing.T) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go park(stop, done)
+	if got := leaktest.Leaked(50*time.Millisecond, "leaktest_test.park"); !strings.Contains(got, "leaktest_test.park") {
+		t.Errorf("a running goroutine not reported: %q", got)
+	}
+	close(stop)
+	<-done
+	if got := leaktest.Leaked(time.Second, "leaktest_test.park"); got != "" {
+		t.Errorf("an ended goroutine reported:\n%s", got)
+	}
+}
