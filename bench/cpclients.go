@@ -13,13 +13,14 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/weftmesh/weft/internal/proxy/xdsclient"
 )
 
 // The simulated sidecars of the controlplane scenario: N state-of-the-world ADS
@@ -310,24 +311,7 @@ func routeNames(resp *discoveryv3.DiscoveryResponse) ([]string, error) {
 		if err := a.UnmarshalTo(&l); err != nil {
 			return nil, err
 		}
-		chains := l.GetFilterChains()
-		if d := l.GetDefaultFilterChain(); d != nil {
-			chains = append(chains, d)
-		}
-		for _, fc := range chains {
-			for _, flt := range fc.GetFilters() {
-				var hcm hcmv3.HttpConnectionManager
-				if !flt.GetTypedConfig().MessageIs(&hcm) {
-					continue
-				}
-				if err := flt.GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-					return nil, err
-				}
-				if n := hcm.GetRds().GetRouteConfigName(); n != "" {
-					out = append(out, n)
-				}
-			}
-		}
+		out = append(out, xdsclient.RDSNames(&l)...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil

@@ -19,12 +19,13 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/weftmesh/weft/internal/proxy/xdsclient"
 )
 
 // The client process of BenchmarkScale: the benchmark runs this test binary again with
@@ -211,14 +212,9 @@ func scaleEDSClusters(resp *discoveryv3.DiscoveryResponse) ([]string, error) {
 		if err := a.UnmarshalTo(&c); err != nil {
 			return nil, err
 		}
-		if c.GetType() != clusterv3.Cluster_EDS {
-			continue
+		if c.GetType() == clusterv3.Cluster_EDS {
+			out = append(out, xdsclient.EDSName(&c))
 		}
-		name := c.GetEdsClusterConfig().GetServiceName()
-		if name == "" {
-			name = c.GetName()
-		}
-		out = append(out, name)
 	}
 	slices.Sort(out)
 	return out, nil
@@ -233,24 +229,7 @@ func scaleRouteNames(resp *discoveryv3.DiscoveryResponse) ([]string, error) {
 		if err := a.UnmarshalTo(&l); err != nil {
 			return nil, err
 		}
-		chains := l.GetFilterChains()
-		if d := l.GetDefaultFilterChain(); d != nil {
-			chains = append(chains, d)
-		}
-		for _, fc := range chains {
-			for _, f := range fc.GetFilters() {
-				var hcm hcmv3.HttpConnectionManager
-				if !f.GetTypedConfig().MessageIs(&hcm) {
-					continue
-				}
-				if err := f.GetTypedConfig().UnmarshalTo(&hcm); err != nil {
-					return nil, err
-				}
-				if n := hcm.GetRds().GetRouteConfigName(); n != "" {
-					out = append(out, n)
-				}
-			}
-		}
+		out = append(out, xdsclient.RDSNames(&l)...)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil

@@ -43,7 +43,7 @@ func (c *Client) applyClusters(ctx context.Context, res []decoded, full bool, re
 	for _, r := range res {
 		cl := r.msg.(*clusterv3.Cluster)
 		names[cl.GetName()] = true
-		if cl.GetType() == clusterv3.Cluster_EDS && c.opts.Clusters.Cluster(cl.GetName()) == nil && !c.opts.Clusters.HasEndpoints(edsName(cl)) {
+		if cl.GetType() == clusterv3.Cluster_EDS && c.opts.Clusters.Cluster(cl.GetName()) == nil && !c.opts.Clusters.HasEndpoints(EDSName(cl)) {
 			c.pending.addCluster(cl) // warms until its endpoints arrive
 			continue
 		}
@@ -144,7 +144,7 @@ func (c *Client) activateWarmListeners(force bool) {
 // arrived yet.
 func (c *Client) missingRoutes(l *listenerv3.Listener) []string {
 	var out []string
-	for _, n := range rdsNames(l) {
+	for _, n := range RDSNames(l) {
 		if c.opts.Routes.Get(n).Table() == nil {
 			out = append(out, n)
 		}
@@ -152,9 +152,9 @@ func (c *Client) missingRoutes(l *listenerv3.Listener) []string {
 	return out
 }
 
-// rdsNames returns the route configuration names a listener's connection managers
+// RDSNames returns the route configuration names a listener's connection managers
 // read from RDS.
-func rdsNames(l *listenerv3.Listener) []string {
+func RDSNames(l *listenerv3.Listener) []string {
 	var out []string
 	chains := append([]*listenerv3.FilterChain{}, l.GetFilterChains()...)
 	if l.GetDefaultFilterChain() != nil {
@@ -174,8 +174,8 @@ func rdsNames(l *listenerv3.Listener) []string {
 	return out
 }
 
-// edsName is the name a cluster's endpoints are published under.
-func edsName(cl *clusterv3.Cluster) string {
+// EDSName is the name a cluster's endpoints are published under.
+func EDSName(cl *clusterv3.Cluster) string {
 	if n := cl.GetEdsClusterConfig().GetServiceName(); n != "" {
 		return n
 	}
@@ -188,22 +188,22 @@ func (c *Client) subscriptions() (eds, rds []string) {
 	seen := map[string]bool{}
 	for _, cl := range c.opts.Clusters.Clusters() {
 		if cl.AddedViaAPI() && cl.Config().GetType() == clusterv3.Cluster_EDS {
-			eds = appendNew(eds, seen, edsName(cl.Config()))
+			eds = appendNew(eds, seen, EDSName(cl.Config()))
 		}
 	}
 	for _, cl := range c.pending.allClusters() {
-		eds = appendNew(eds, seen, edsName(cl))
+		eds = appendNew(eds, seen, EDSName(cl))
 	}
 	seen = map[string]bool{}
 	for _, l := range c.opts.Listeners.Listeners() {
 		if l.AddedViaAPI() {
-			for _, n := range rdsNames(l.Config()) {
+			for _, n := range RDSNames(l.Config()) {
 				rds = appendNew(rds, seen, n)
 			}
 		}
 	}
 	for _, l := range c.pending.allListeners() {
-		for _, n := range rdsNames(l) {
+		for _, n := range RDSNames(l) {
 			rds = appendNew(rds, seen, n)
 		}
 	}

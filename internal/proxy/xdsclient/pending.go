@@ -55,7 +55,7 @@ func (p *pending) dropClustersExcept(names map[string]bool, full bool, removed [
 func (p *pending) clustersFor(eds string) []*clusterv3.Cluster {
 	var out []*clusterv3.Cluster
 	for n, w := range p.clusters {
-		if edsName(w.c) == eds {
+		if EDSName(w.c) == eds {
 			out = append(out, w.c)
 			delete(p.clusters, n)
 		}
