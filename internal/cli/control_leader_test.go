@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -117,7 +116,7 @@ spec:
 	if h := holder(t, c, ns); h != "replica-1" {
 		t.Fatalf("holder %q beside a live leader", h)
 	}
-	if strings.Contains(r2.p.out.String(), "leading, running the singleton jobs") {
+	if strings.Contains(r2.p.Out.String(), "leading, running the singleton jobs") {
 		t.Error("replica-2 ran the singleton jobs while replica-1 led")
 	}
 	for _, r := range []*replica{r1, r2} {
@@ -144,10 +143,10 @@ spec:
 	}
 	time.Sleep(300 * time.Millisecond)
 	killed := time.Now()
-	if err := r1.p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := r1.p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-r1.p.done
+	<-r1.p.Done
 	waitHolder(t, c, ns, "replica-2")
 	took := time.Since(killed)
 	t.Logf("replica-2 took over %v after replica-1 was killed", took.Round(time.Millisecond))
@@ -416,46 +415,11 @@ func leaderFreeAddr(t *testing.T) string {
 }
 
 // leaderProcess is a weft process and its output.
-type leaderProcess struct {
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-}
+type leaderProcess = testbin.Process
 
 func leaderStart(t *testing.T, weft string, args ...string) *leaderProcess {
 	t.Helper()
-	p := &leaderProcess{cmd: exec.Command(weft, args...), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("weft %s output:\n%s", strings.Join(args[:min(len(args), 8)], " "), p.out.String())
-		}
-	})
-	return p
-}
-
-// syncBuffer is a bytes.Buffer safe for a process's output and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	return testbin.Start(t, weft, nil, args...)
 }
 
 // TestCASecretRace: a replica that loses the race to create the CA Secret uses the

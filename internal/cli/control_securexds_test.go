@@ -39,8 +39,8 @@ spec:
 	control := leaderStart(t, weft, "control", "--config-dir", dir, "--xds-address", xds, "--secure-xds-address", secure,
 		"--monitoring-address", mon, "--tls-hosts", "istiod.istio-system.svc,127.0.0.1", "--ca-dir", caDir)
 	kubetest.Eventually(t, 20*time.Second, (&replica{mon: mon}).ready)
-	if !strings.Contains(control.out.String(), `msg="secure xDS" address=`+secure) {
-		t.Errorf("weft control does not say it serves secure xDS on %s:\n%s", secure, control.out.String())
+	if !strings.Contains(control.Out.String(), `msg="secure xDS" address=`+secure) {
+		t.Errorf("weft control does not say it serves secure xDS on %s:\n%s", secure, control.Out.String())
 	}
 	_, securePort, _ := strings.Cut(secure, ":")
 
@@ -70,7 +70,7 @@ spec:
 		{misnamed, "authentication handshake failed: peer certificate subject alt names match no matcher: DNS:istiod.istio-system.svc, IP_ADDRESS:127.0.0.1"},
 	} {
 		kubetest.Eventually(t, 10*time.Second, func() error {
-			if out := c.p.p.out.String(); !strings.Contains(out, "xds stream ended") || !strings.Contains(out, c.want) {
+			if out := c.p.p.Out.String(); !strings.Contains(out, "xds stream ended") || !strings.Contains(out, c.want) {
 				return fmt.Errorf("%s: no stream error saying %q yet:\n%s", c.p.name, c.want, out)
 			}
 			return nil

@@ -2,7 +2,6 @@ package control_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -44,28 +42,11 @@ type e2eWorld struct {
 }
 
 // e2eProcess is a weft process and its output.
-type e2eProcess struct {
-	cmd  *exec.Cmd
-	out  *e2eBuffer
-	done chan struct{}
-}
+type e2eProcess = testbin.Process
 
 func e2eStart(t *testing.T, weft string, args ...string) *e2eProcess {
 	t.Helper()
-	p := &e2eProcess{cmd: exec.Command(weft, args...), out: &e2eBuffer{}, done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("weft %s output:\n%s", args[0], p.out.String())
-		}
-	})
-	return p
+	return testbin.Start(t, weft, nil, args...)
 }
 
 // e2eBackend is an HTTP server answering with its name; /slow waits before answering.
@@ -319,7 +300,7 @@ func TestConfigFollowsFiles(t *testing.T) {
 `))
 		w.write("broken.yaml", "kind: VirtualService\n  spec: [")
 		w.eventually("the rejection to be logged", func() error {
-			if out := w.control.out.String(); !strings.Contains(out, "vs.yaml") || !strings.Contains(out, "broken.yaml") {
+			if out := w.control.Out.String(); !strings.Contains(out, "vs.yaml") || !strings.Contains(out, "broken.yaml") {
 				return fmt.Errorf("no rejection of vs.yaml and broken.yaml in the log")
 			}
 			return nil
@@ -395,8 +376,8 @@ func TestControlPlaneRestart(t *testing.T) {
 		}()
 	}
 	time.Sleep(300 * time.Millisecond)
-	w.control.cmd.Process.Kill()
-	<-w.control.done
+	w.control.Cmd.Process.Kill()
+	<-w.control.Done
 	w.eventually("the proxy to notice", func() error {
 		if w.stat("control_plane.connected_state") != 0 {
 			return fmt.Errorf("still connected")
@@ -423,19 +404,3 @@ func TestControlPlaneRestart(t *testing.T) {
 }
 
 // e2eBuffer is a bytes.Buffer safe for a process's output and the test's reads.
-type e2eBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *e2eBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *e2eBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}

@@ -27,6 +27,7 @@ import (
 	"github.com/weftmesh/weft/internal/inject"
 	"github.com/weftmesh/weft/internal/inject/webhook"
 	"github.com/weftmesh/weft/internal/kubetest"
+	"github.com/weftmesh/weft/internal/testbin"
 )
 
 // The pieces of the Kubernetes end-to-end test (kube_e2e_test.go): weft control on
@@ -130,11 +131,11 @@ func startKubeControl(t *testing.T, weft string, c *kubetest.Cluster) *kubeContr
 	kc := &kubeControl{e2eProcess: p, cluster: c}
 	kubetest.Eventually(t, 60*time.Second, func() error {
 		select {
-		case <-p.done:
-			t.Fatalf("weft control exited:\n%s", p.out.String())
+		case <-p.Done:
+			t.Fatalf("weft control exited:\n%s", p.Out.String())
 		default:
 		}
-		out := p.out.String()
+		out := p.Out.String()
 		s, w, x := startedLine.FindStringSubmatch(out), webhookLine.FindStringSubmatch(out), secureXDSLine.FindStringSubmatch(out)
 		if s == nil || w == nil || x == nil {
 			return fmt.Errorf("weft control not started yet")
@@ -384,19 +385,5 @@ func (p *podProxy) hosts(cluster string) (map[string]bool, error) {
 // e2eStartEnv is e2eStart with the process's environment.
 func e2eStartEnv(t *testing.T, weft string, env []string, args ...string) *e2eProcess {
 	t.Helper()
-	p := &e2eProcess{cmd: exec.Command(weft, args...), out: &e2eBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-		if t.Failed() {
-			t.Logf("weft %s output:\n%s", args[0], p.out.String())
-		}
-	})
-	return p
+	return testbin.Start(t, weft, env, args...)
 }
