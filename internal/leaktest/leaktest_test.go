@@ -8,16 +8,19 @@ import (
 	"github.com/weftmesh/weft/internal/leaktest"
 )
 
-func park(stop chan struct{}, done chan struct{}) {
+func park(started, stop, done chan struct{}) {
+	close(started)
 	<-stop
 	close(done)
 }
 
 // TestLeaked: a goroutine still running is reported with its stack; once it ends,
-// nothing is.
+// nothing is. The check waits for park to run: a goroutine not yet scheduled shows
+// only its go-statement wrapper in a stack dump, not park.
 func TestLeaked(t *testing.T) {
-	stop, done := make(chan struct{}), make(chan struct{})
-	go park(stop, done)
+	started, stop, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go park(started, stop, done)
+	<-started
 	if got := leaktest.Leaked(50*time.Millisecond, "leaktest_test.park"); !strings.Contains(got, "leaktest_test.park") {
 		t.Errorf("a running goroutine not reported: %q", got)
 	}
