@@ -3,7 +3,9 @@ package h2
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -64,6 +66,10 @@ type Stream struct {
 	canceler   Canceler
 	cancelled  bool
 	expect     bool // 100-continue is due on the first body read
+	// deadline bounds a body read that has to wait (zero: none); only the body reader
+	// uses it. wake, armed while such a read waits, wakes it when the deadline passes.
+	deadline time.Time
+	wake     *time.Timer
 
 	// The response side, guarded by the connection writer's mu.
 	resp        header.Map // a response head held back until the body or the end
@@ -102,6 +108,10 @@ func (st *Stream) release() {
 	st.buf, st.off, st.recvd, st.recvWindow, st.unacked = st.buf[:0], 0, 0, 0, 0
 	st.remoteDone, st.eof, st.reading, st.rerr = false, false, 0, nil
 	st.canceler, st.cancelled, st.expect = nil, false, false
+	st.deadline = time.Time{}
+	if st.wake != nil {
+		st.wake.Stop()
+	}
 	st.sendWindow, st.sentHeaders, st.ended, st.werr = 0, false, false, nil
 	streamPool.Put(st)
 }
@@ -208,6 +218,15 @@ func (st *Stream) Read(p []byte) (int, error) {
 			st.mu.Unlock()
 			return 0, io.EOF
 		}
+		if !st.deadline.IsZero() {
+			left := time.Until(st.deadline)
+			if left <= 0 {
+				st.reading--
+				st.mu.Unlock()
+				return 0, os.ErrDeadlineExceeded
+			}
+			st.armWake(left)
+		}
 		st.cond.Wait()
 	}
 	n := copy(p, st.buf[st.off:])
@@ -231,6 +250,24 @@ func (st *Stream) Read(p []byte) (int, error) {
 		c.w.windowUpdate(st.id, uint32(inc))
 	}
 	return n, nil
+}
+
+// SetReadDeadline bounds the body reads that have to wait for data: once t has
+// passed they fail with os.ErrDeadlineExceeded (the zero time: no bound). Call it from
+// the body reader's goroutine.
+func (st *Stream) SetReadDeadline(t time.Time) { st.deadline = t }
+
+// armWake makes the waiting body read look at its deadline again after d; mu is held.
+func (st *Stream) armWake(d time.Duration) {
+	if st.wake == nil {
+		st.wake = time.AfterFunc(d, func() {
+			st.mu.Lock()
+			st.cond.Broadcast()
+			st.mu.Unlock()
+		})
+		return
+	}
+	st.wake.Reset(d)
 }
 
 // Length returns the request body's length: 0 when there is none, -1 when it has no

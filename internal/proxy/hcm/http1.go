@@ -83,6 +83,7 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	}
 	hc.requests++
 	hc.beginStream()
+	m.startStream(&hc.abort)
 	if !hc.admit() {
 		hc.finish()
 		return !hc.closing
@@ -92,7 +93,7 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 	}
 	m.runStream(s, hc.c)
 	if !s.HeadersSent() {
-		s.SendLocalReply(500, "", 0, "filter_chain_not_complete", nil)
+		m.unanswered(s)
 	}
 	hc.finish()
 	return true
@@ -128,20 +129,9 @@ func (hc *h1conn) idleDeadline() {
 	hc.setDeadline(want)
 }
 
-// bodyDeadline bounds a request body read: the stream idle timeout and what is left
-// of the request timeout.
+// bodyDeadline bounds a request body read (see Manager.bodyDeadline).
 func (hc *h1conn) bodyDeadline() {
-	now := time.Now()
-	var want time.Time
-	if d := hc.m.streamIdleTimeout; d > 0 {
-		want = now.Add(d)
-	}
-	if d := hc.m.requestTimeout; d > 0 {
-		if end := hc.s.Info.Start.Add(d); want.IsZero() || end.Before(want) {
-			want = end
-		}
-	}
-	hc.setDeadline(want)
+	hc.setDeadline(hc.m.bodyDeadline(time.Now(), hc.s.Info.Start))
 }
 
 // beginStream fills the stream's info and body for a request just read.
@@ -163,6 +153,7 @@ func (hc *h1conn) beginStream() {
 		hc.closing = true
 	}
 	if hc.m.maxRequestsConn > 0 && hc.requests >= hc.m.maxRequestsConn {
+		m.stats.CxMaxRequests.Inc()
 		hc.closing = true
 	}
 	if m.maxConnDuration > 0 && time.Since(hc.start) > m.maxConnDuration {
@@ -242,6 +233,10 @@ func (hc *h1conn) readFailed(err error) bool {
 
 // finish completes a stream: drains an unread body, flushes, logs and counts.
 func (hc *h1conn) finish() {
+	hc.abort.StopTimer()
+	if hc.abort.Timeout() != nil {
+		hc.closing = true // the stream ended midway: what is left of it on the wire is unknown
+	}
 	if hc.watch.stop() {
 		hc.aborted, hc.closing = true, true
 		if !hc.responded.Load() {
@@ -386,12 +381,7 @@ func (hc *h1conn) bodyError(err error) error {
 		return err
 	}
 	hc.closing = true
-	if d := hc.m.requestTimeout; d > 0 && time.Since(hc.s.Info.Start) >= d {
-		hc.m.stats.RqTimeout.Inc()
-		return &httpfilter.TimeoutError{Status: 408, Details: "request_overall_timeout", Body: "request timeout"}
-	}
-	hc.m.stats.RqIdleTimeout.Inc()
-	return &httpfilter.TimeoutError{Status: 408, Flag: streaminfo.StreamIdleTimeout, Details: "stream_idle_timeout", Body: "stream timeout"}
+	return hc.m.bodyTimeout(hc.s.Info.Start)
 }
 
 // Length returns the body length (0: none, -1: unknown).

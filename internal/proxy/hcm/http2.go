@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -36,14 +38,33 @@ func (m *Manager) serveHTTP2(ctx context.Context, c *netfilter.Conn, preface []b
 		MaxHeaders:           m.maxHeaders,
 		IdleTimeout:          m.idleTimeout,
 	}
-	hc := h2.NewConn(c.Conn, netfilter.WithPrefix(c.Conn, preface), cfg,
-		h2.HandlerFunc(func(st *h2.Stream) { m.serveH2Stream(ctx, c, st) }))
+	var hc *h2.Conn
+	var streams atomic.Int64
+	hc = h2.NewConn(c.Conn, netfilter.WithPrefix(c.Conn, preface), cfg,
+		h2.HandlerFunc(func(st *h2.Stream) {
+			if n := m.maxRequestsConn; n > 0 && streams.Add(1) == int64(n) {
+				// Envoy's max_requests_per_connection: this stream is the last one.
+				m.stats.CxMaxRequests.Inc()
+				hc.Shutdown(m.drainTimeout)
+			}
+			m.serveH2Stream(ctx, c, st)
+		}))
 	done := make(chan struct{})
 	defer close(done)
+	var maxDuration <-chan time.Time
+	if d := m.maxConnDuration; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		maxDuration = t.C
+	}
 	go func() {
 		select {
 		case <-c.Drain:
 			m.stats.CxDrainClose.Inc()
+			hc.Shutdown(m.drainTimeout)
+		case <-maxDuration:
+			// Envoy's max_connection_duration: GOAWAY, then drain the open streams.
+			m.stats.CxMaxDuration.Inc()
 			hc.Shutdown(m.drainTimeout)
 		case <-done:
 		}
@@ -68,6 +89,7 @@ func orDefault(v, def uint32) uint32 {
 // h2stream is the connection manager's state for one HTTP/2 stream. It is kept in the
 // h2.Stream's Data, so that it is reused with it.
 type h2stream struct {
+	m     *Manager
 	s     httpfilter.Stream
 	abort httpfilter.Abort // cancels the stream when the client resets it
 	st    *h2.Stream
@@ -82,7 +104,7 @@ func (m *Manager) serveH2Stream(ctx context.Context, c *netfilter.Conn, st *h2.S
 		hs = &h2stream{}
 		st.Data = hs
 	}
-	hs.st = st
+	hs.st, hs.m = st, m
 	s := &hs.s
 	hs.abort.Reset(ctx)
 	s.Init(hs.abort.Context(), st, m.encoders, m.server, m.rematchFn)
@@ -102,10 +124,12 @@ func (m *Manager) serveH2Stream(ctx context.Context, c *netfilter.Conn, st *h2.S
 	if st.HeadersTooLarge() {
 		s.SendLocalReply(431, "", streaminfo.DownstreamProtocolError, "http2.headers_too_large", nil)
 	} else {
+		m.startStream(&hs.abort)
 		m.runStream(s, c)
 		if !s.HeadersSent() {
-			s.SendLocalReply(500, "", 0, "filter_chain_not_complete", nil)
+			m.unanswered(s)
 		}
+		hs.abort.StopTimer()
 	}
 	if st.ResetByClient() {
 		m.stats.RqRxReset.Inc()
@@ -133,13 +157,20 @@ func (hs *h2stream) requestHeaders() {
 	h.Add(header.Scheme, scheme)
 }
 
-// Read reads the request body, counting it for the access log.
+// Read reads the request body, counting it for the access log. A read that has to
+// wait is bounded by the stream idle timeout, the request timeout and the max stream
+// duration; when one passes, the error names it and the router answers with it.
 func (hs *h2stream) Read(p []byte) (int, error) {
-	n, err := hs.st.Read(p)
 	info := &hs.s.Info
+	hs.st.SetReadDeadline(hs.m.bodyDeadline(time.Now(), info.Start))
+	n, err := hs.st.Read(p)
 	info.BytesReceived += int64(n)
-	if err == io.EOF {
+	switch {
+	case err == io.EOF:
 		info.Mark(&info.LastDownstreamRxByte)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = hs.m.bodyTimeout(info.Start)
+		hs.s.DownstreamErr = err
 	}
 	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/weftmesh/weft/internal/proxy/httpfilter"
 	"github.com/weftmesh/weft/internal/proxy/netfilter"
 	"github.com/weftmesh/weft/internal/proxy/route"
+	"github.com/weftmesh/weft/internal/proxy/streaminfo"
 )
 
 var _ netfilter.Handler = (*Manager)(nil)
@@ -99,8 +100,69 @@ func (m *Manager) rematch(s *httpfilter.Stream) *route.Entry {
 	return nil
 }
 
+// durationTimeout is the local reply when max_stream_duration ends a stream, as
+// Envoy's: 408 while the request is still arriving, 504 once it is complete.
+var durationTimeout = &httpfilter.TimeoutError{Status: 408, CompleteStatus: 504,
+	Flag: streaminfo.DurationTimeout, Details: "max_duration_timeout", Body: "downstream duration timeout"}
+
+// startStream arms the stream's max_stream_duration timer.
+func (m *Manager) startStream(a *httpfilter.Abort) {
+	if m.maxStreamDuration > 0 {
+		a.StartTimer(m.maxStreamDuration, durationTimeout)
+	}
+}
+
+// unanswered answers a stream the filters left without a response: with the local
+// reply of the downstream timeout that ended it, or 500.
+func (m *Manager) unanswered(s *httpfilter.Stream) {
+	if te := s.Timeout(); te != nil {
+		s.SendTimeoutReply(te)
+		return
+	}
+	s.SendLocalReply(500, "", 0, "filter_chain_not_complete", nil)
+}
+
+// bodyTimeout names a request body read that timed out at its deadline: the stream's
+// max duration, the request timeout, or else the stream idle timeout.
+func (m *Manager) bodyTimeout(start time.Time) *httpfilter.TimeoutError {
+	since := time.Since(start)
+	msd, rt := m.maxStreamDuration, m.requestTimeout
+	switch {
+	case msd > 0 && since >= msd && (rt <= 0 || msd <= rt):
+		return durationTimeout
+	case rt > 0 && since >= rt:
+		m.stats.RqTimeout.Inc()
+		return &httpfilter.TimeoutError{Status: 408, Details: "request_overall_timeout", Body: "request timeout"}
+	case msd > 0 && since >= msd:
+		return durationTimeout
+	}
+	m.stats.RqIdleTimeout.Inc()
+	return &httpfilter.TimeoutError{Status: 408, Flag: streaminfo.StreamIdleTimeout, Details: "stream_idle_timeout", Body: "stream timeout"}
+}
+
+// bodyDeadline is when a request body read that has to wait gives up: the stream idle
+// timeout from now, or the request timeout or max stream duration from start, whichever
+// comes first (zero: never).
+func (m *Manager) bodyDeadline(now, start time.Time) time.Time {
+	var want time.Time
+	if d := m.streamIdleTimeout; d > 0 {
+		want = now.Add(d)
+	}
+	for _, d := range [...]time.Duration{m.requestTimeout, m.maxStreamDuration} {
+		if d > 0 {
+			if end := start.Add(d); want.IsZero() || end.Before(want) {
+				want = end
+			}
+		}
+	}
+	return want
+}
+
 // finishStream records a finished stream: stats, access log, stream loggers.
 func (m *Manager) finishStream(s *httpfilter.Stream) {
+	if s.Timeout() == durationTimeout {
+		m.stats.RqMaxDuration.Inc()
+	}
 	s.Info.End = max(s.Info.Since(), 1)
 	m.stats.RqActive.Dec()
 	m.stats.response(s.Info.ResponseCode)

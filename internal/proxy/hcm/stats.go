@@ -8,6 +8,7 @@ import (
 type Stats struct {
 	CxTotal, CxHTTP1Total, CxHTTP2Total, CxDestroy, CxProtocolError *stats.Counter
 	CxIdleTimeout, CxMaxDuration, CxDrainClose, CxUpgradesTotal     *stats.Counter
+	CxMaxRequests                                                   *stats.Counter
 	CxActive, CxHTTP1Active, CxHTTP2Active, CxUpgradesActive        *stats.Gauge
 	CxLengthMs                                                      *stats.Histogram
 
@@ -15,6 +16,7 @@ type Stats struct {
 	Rq1xx, Rq2xx, Rq3xx, Rq4xx, Rq5xx                          *stats.Counter
 	RqRxReset, RqTxReset, RqTooLarge, RqIdleTimeout            *stats.Counter
 	RqTimeout, RqHeaderTimeout, RqNonRelativePath, RqWsOnNonWs *stats.Counter
+	RqMaxDuration                                              *stats.Counter
 	RqActive                                                   *stats.Gauge
 	RqTime                                                     *stats.Histogram
 
@@ -33,7 +35,8 @@ func newStats(scope stats.Scope) *Stats {
 		CxTotal: c("downstream_cx_total"), CxHTTP1Total: c("downstream_cx_http1_total"),
 		CxHTTP2Total: c("downstream_cx_http2_total"), CxDestroy: c("downstream_cx_destroy"),
 		CxProtocolError: c("downstream_cx_protocol_error"), CxIdleTimeout: c("downstream_cx_idle_timeout"),
-		CxMaxDuration: c("downstream_cx_max_duration_reached"), CxDrainClose: c("downstream_cx_drain_close"),
+		CxMaxDuration: c("downstream_cx_max_duration_reached"),
+		CxMaxRequests: c("downstream_cx_max_requests_reached"), CxDrainClose: c("downstream_cx_drain_close"),
 		CxUpgradesTotal: c("downstream_cx_upgrades_total"),
 		CxActive:        g("downstream_cx_active"), CxHTTP1Active: g("downstream_cx_http1_active"),
 		CxHTTP2Active: g("downstream_cx_http2_active"), CxUpgradesActive: g("downstream_cx_upgrades_active"),
@@ -46,9 +49,10 @@ func newStats(scope stats.Scope) *Stats {
 		RqTooLarge: c("downstream_rq_too_large"), RqIdleTimeout: c("downstream_rq_idle_timeout"),
 		RqTimeout: c("downstream_rq_timeout"), RqHeaderTimeout: c("downstream_rq_header_timeout"),
 		RqNonRelativePath: c("downstream_rq_non_relative_path"), RqWsOnNonWs: c("downstream_rq_ws_on_non_ws_route"),
-		RqActive: g("downstream_rq_active"),
-		RqTime:   scope.Histogram("downstream_rq_time", stats.Milliseconds),
-		NoRoute:  c("no_route"), NoCluster: c("no_cluster"), RqRedirect: c("rq_redirect"),
+		RqMaxDuration: c("downstream_rq_max_duration_reached"),
+		RqActive:      g("downstream_rq_active"),
+		RqTime:        scope.Histogram("downstream_rq_time", stats.Milliseconds),
+		NoRoute:       c("no_route"), NoCluster: c("no_cluster"), RqRedirect: c("rq_redirect"),
 		RqDirectResponse: c("rq_direct_response"), RqResetAfterStarted: c("rq_reset_after_downstream_response_started"),
 	}
 }

@@ -47,13 +47,17 @@ type ResponseWriter interface {
 	Upgrade() (io.ReadWriter, error)
 }
 
-// TimeoutError is a downstream timeout while the request was being read: the stream
-// idle timeout or the request timeout. It carries the local reply Envoy sends.
+// TimeoutError is a downstream timeout: the stream idle timeout or the request timeout
+// while the request was being read, or the stream's max duration. It carries the local
+// reply Envoy sends.
 type TimeoutError struct {
-	Status  int
-	Flag    streaminfo.Flags
-	Details string
-	Body    string
+	Status int
+	// CompleteStatus, when not 0, is the status once the whole request has arrived
+	// (Envoy's max_stream_duration: 408 while the request is still coming, 504 after).
+	CompleteStatus int
+	Flag           streaminfo.Flags
+	Details        string
+	Body           string
 }
 
 func (e *TimeoutError) Error() string { return "downstream " + e.Details }
@@ -108,6 +112,28 @@ func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder,
 
 // ResponseHeaders returns storage for building the response head.
 func (s *Stream) ResponseHeaders() *header.Map { return &s.resp }
+
+// Timeout returns the downstream timeout that ended the stream, or nil.
+func (s *Stream) Timeout() *TimeoutError {
+	var te *TimeoutError
+	if errors.As(s.DownstreamErr, &te) {
+		return te
+	}
+	if s.abort != nil {
+		return s.abort.Timeout()
+	}
+	return nil
+}
+
+// SendTimeoutReply answers a stream that a downstream timeout ended with the local
+// reply the timeout names.
+func (s *Stream) SendTimeoutReply(te *TimeoutError) {
+	status := te.Status
+	if te.CompleteStatus != 0 && (s.Body == nil || s.Body.Buffered()) {
+		status = te.CompleteStatus
+	}
+	s.SendLocalReply(status, te.Body, te.Flag, te.Details, nil)
+}
 
 // SetAbort attaches the connection's abort hook (HTTP/1 disconnect detection).
 func (s *Stream) SetAbort(a *Abort) { s.abort = a }

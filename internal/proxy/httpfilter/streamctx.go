@@ -101,6 +101,8 @@ type Abort struct {
 	ctx      streamContext
 	upstream atomic.Pointer[connpool.Conn]
 	aborted  atomic.Bool
+	timeout  atomic.Pointer[TimeoutError] // why a timer ended the stream
+	timer    *time.Timer                  // the stream's duration timer, if armed
 }
 
 // Context returns the stream's context.
@@ -111,6 +113,46 @@ func (a *Abort) Reset(parent context.Context) {
 	a.ctx.reset(parent)
 	a.upstream.Store(nil)
 	a.aborted.Store(false)
+	a.timeout.Store(nil)
+}
+
+// StartTimer ends the stream with te after d, unless the stream ended first (StopTimer,
+// or Reset for the next stream). Only the stream's own goroutine starts and stops the
+// timer.
+func (a *Abort) StartTimer(d time.Duration, te *TimeoutError) {
+	a.ctx.mu.Lock()
+	gen := a.ctx.gen
+	a.ctx.mu.Unlock()
+	a.timer = time.AfterFunc(d, func() { a.fireGen(gen, te) })
+}
+
+// StopTimer stops the stream's timer.
+func (a *Abort) StopTimer() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+}
+
+// Timeout returns the timeout that ended the stream, or nil.
+func (a *Abort) Timeout() *TimeoutError { return a.timeout.Load() }
+
+// fireGen aborts the stream of generation gen with te, if it is still the current one.
+// It all happens under the context's lock, so that the next stream cannot begin
+// halfway through.
+func (a *Abort) fireGen(gen uint64, te *TimeoutError) {
+	c := &a.ctx
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.err != nil {
+		return
+	}
+	a.timeout.Store(te)
+	a.aborted.Store(true)
+	c.cancelLocked(context.Canceled)
+	if u := a.upstream.Load(); u != nil {
+		u.Close()
+	}
 }
 
 // Fire aborts the stream.

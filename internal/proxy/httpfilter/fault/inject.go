@@ -177,6 +177,10 @@ func (in *injection) delay(d time.Duration) bool {
 	in.s.Info.AddFlag(streaminfo.DelayInjected)
 	in.setMetadata()
 	if !in.f.wait(in.s.Ctx, d) {
+		if te := in.s.Timeout(); te != nil {
+			in.s.SendTimeoutReply(te)
+			return false
+		}
 		in.s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
 		in.s.Reset()
 		return false

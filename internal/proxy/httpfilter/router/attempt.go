@@ -218,11 +218,10 @@ func (a *attempt) fail(f *failure, exhausted bool) {
 	}
 	fin := a.r.finalizer(s)
 	const prefix = "upstream connect error or disconnect/reset before headers. reset reason: "
-	var te *httpfilter.TimeoutError
 	switch f.kind {
 	case failDownstream:
-		if errors.As(s.DownstreamErr, &te) {
-			s.SendLocalReply(te.Status, te.Body, te.Flag, te.Details, nil)
+		if te := s.Timeout(); te != nil {
+			s.SendTimeoutReply(te)
 			return
 		}
 		st.RqCancelled.Inc()
@@ -325,6 +324,8 @@ func (a *attempt) bodyFailed(err error) {
 	case isTimeout(err):
 		a.c.Stats().RqTimeout.Inc()
 		s.Info.AddFlag(streaminfo.UpstreamRequestTimeout)
+	case s.Timeout() != nil:
+		s.Info.AddFlag(s.Timeout().Flag)
 	case s.Ctx.Err() != nil:
 		s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
 	default:

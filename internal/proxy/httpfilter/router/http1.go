@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -219,7 +220,10 @@ func copyRequestBody(s *httpfilter.Stream, conn *connpool.Conn) error {
 			return nil
 		}
 		if err != nil {
-			s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
+			var te *httpfilter.TimeoutError
+			if !errors.As(err, &te) { // a timeout names itself in the local reply
+				s.Info.AddFlag(streaminfo.DownstreamConnectionTermination)
+			}
 			return err
 		}
 	}
