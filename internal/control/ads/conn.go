@@ -128,6 +128,11 @@ type connection struct {
 
 	pushCh chan struct{} // capacity 1: a push is pending
 
+	// slot is the place under the push bound held until the node answers the response
+	// with slotNonce (see slot); only the stream's goroutine uses them.
+	slot      *slot
+	slotNonce string
+
 	mu      sync.Mutex // guards pending, and watches for readers on other goroutines
 	pending *pushRequest
 	watches map[string]*watch
@@ -186,6 +191,7 @@ func (s *Server) serveStream(ctx context.Context, c *connection, recv func() (re
 	}
 	s.addConn(c)
 	defer s.removeConn(c)
+	defer c.releaseSlot()
 	for r := first; ; {
 		if r != nil {
 			if err := c.handle(r); err != nil {

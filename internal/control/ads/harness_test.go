@@ -35,6 +35,7 @@ type harness struct {
 	gen    *fakeGen
 	reg    *prometheus.Registry
 	url    string // the monitoring server
+	xds    string // the ADS server's address
 	http   *http.Client
 	client discoveryv3.AggregatedDiscoveryServiceClient
 }
@@ -67,7 +68,7 @@ func newHarnessServing(t testing.TB, serve []ServeOption, mods ...func(*Options)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.url = "http://" + ml.Addr().String()
+	h.url, h.xds = "http://"+ml.Addr().String(), xl.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, xl, ml, serve...) }()

@@ -25,6 +25,9 @@ type metrics struct {
 	validationReads *prometheus.CounterVec
 	validationHits  prometheus.Counter
 	validations     prometheus.Counter
+	// weft_xds_slow_sends_total: pushes whose sends outlasted SlowSend and left the
+	// concurrency bound.
+	slowSends prometheus.Counter
 }
 
 var (
@@ -65,11 +68,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		validationReads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "weft_xds_validation_cache_reads",
 			Help: "Generated resources checked against the validation cache: hit (the same content passed before) or miss (validated now)."},
 			[]string{"type"}),
+		slowSends: prometheus.NewCounter(prometheus.CounterOpts{Name: "weft_xds_slow_sends_total",
+			Help: "Responses to a node that took longer than the slow-send limit to send; the node went on sending outside the push concurrency bound."}),
 	}
 	m.validationHits = m.validationReads.WithLabelValues("hit")
 	m.validations = m.validationReads.WithLabelValues("miss")
 	for _, c := range []prometheus.Collector{m.xdsClients, m.pushes, m.pushTime, m.convergence, m.queueTime,
-		m.triggers, m.debounceTime, m.rejects, m.configSize, m.services, m.virtServices, m.inbound, m.expiredNonce, m.validationReads} {
+		m.triggers, m.debounceTime, m.rejects, m.configSize, m.services, m.virtServices, m.inbound, m.expiredNonce, m.validationReads, m.slowSends} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

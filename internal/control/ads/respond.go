@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -95,6 +96,7 @@ type update struct {
 	partial bool
 	respond bool
 	started time.Time
+	nonce   string // set once sent
 }
 
 // prepareOpts say why an update is computed. force answers a request even when nothing
@@ -187,43 +189,120 @@ func (u *update) changedNames() map[string]bool {
 	return m
 }
 
-// respond answers a request for one type from the current snapshot. Generation is
-// under the server's concurrency bound, as for pushes: when thousands of nodes connect
-// at once, unbounded generation starved the gRPC transports until clients gave up
-// waiting for the server's HTTP/2 preface.
+// respond answers a request for one type from the current snapshot, under the
+// server's concurrency bound as for pushes: when thousands of nodes connect at once,
+// unbounded generation starved the gRPC transports until clients gave up waiting for
+// the server's HTTP/2 preface.
 func (c *connection) respond(w *watch, o prepareOpts) error {
-	c.s.sem <- struct{}{}
+	c.releaseSlot()
+	sl := c.s.acquire(context.Background())
 	u, err := c.prepare(w, c.s.current.Load(), o)
-	<-c.s.sem
 	if err != nil {
+		sl.release()
 		c.s.log.Error("generation failed", "connection", c.id, "error", err)
 		return nil
 	}
-	return c.send(u)
+	err = c.send(u)
+	c.holdSlot(sl, u.nonce)
+	return err
 }
 
-// push runs a queued push: generation for every type in scope under the server's
-// concurrency bound, then the sends in push order.
+// push runs a queued push: generation for every type in scope, then the sends in push
+// order, under the server's concurrency bound.
 func (c *connection) push(ctx context.Context) error {
 	p := c.takePending()
 	if p == nil {
 		return nil
 	}
-	select {
-	case c.s.sem <- struct{}{}:
-	case <-ctx.Done():
+	c.releaseSlot()
+	sl := c.s.acquire(ctx)
+	if sl == nil {
 		return nil
 	}
 	c.s.m.queueTime.Observe(time.Since(p.enqueued).Seconds())
 	ups := c.preparePush(c.s.current.Load(), p)
-	<-c.s.sem
+	last := ""
 	for _, u := range ups {
 		if err := c.send(u); err != nil {
+			sl.release()
 			return err
 		}
+		if u.nonce != "" {
+			last = u.nonce
+		}
 	}
+	c.holdSlot(sl, last)
 	c.s.m.convergence.Observe(time.Since(p.start).Seconds())
 	return nil
+}
+
+// slot is a place under the server's concurrency bound (PushConcurrency), held while
+// one node's config is generated, sent, and until the node ACKs (or NACKs) the last
+// response: a gRPC send returns once the message is queued, so what bounds the memory
+// of a push is the node taking its config, not the send returning (2000 nodes with
+// their config queued at once held 4.9 GB). A node that has not answered after SlowSend
+// gives its place up and goes on outside the bound, so that a client that reads slowly
+// cannot stall the others' pushes.
+type slot struct {
+	s     *Server
+	held  atomic.Bool
+	timer *time.Timer
+}
+
+// acquire waits for a place; nil means ctx ended first.
+func (s *Server) acquire(ctx context.Context) *slot {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil
+	}
+	sl := &slot{s: s}
+	sl.held.Store(true)
+	sl.timer = time.AfterFunc(s.opts.SlowSend, func() {
+		if sl.free() {
+			s.m.slowSends.Inc()
+		}
+	})
+	return sl
+}
+
+// release gives the place back, unless SlowSend already did.
+func (sl *slot) release() {
+	sl.timer.Stop()
+	sl.free()
+}
+
+func (sl *slot) free() bool {
+	if !sl.held.CompareAndSwap(true, false) {
+		return false
+	}
+	<-sl.s.sem
+	return true
+}
+
+// holdSlot keeps sl until the node answers the response with nonce ("": nothing was
+// sent, so sl goes back now). Only the stream's goroutine calls it, as the ones below.
+func (c *connection) holdSlot(sl *slot, nonce string) {
+	if nonce == "" {
+		sl.release()
+		return
+	}
+	c.slot, c.slotNonce = sl, nonce
+}
+
+// answered releases the held slot when nonce is the one it waits for.
+func (c *connection) answered(nonce string) {
+	if c.slot != nil && nonce == c.slotNonce {
+		c.releaseSlot()
+	}
+}
+
+// releaseSlot gives back the slot the connection holds, if any.
+func (c *connection) releaseSlot() {
+	if c.slot != nil {
+		c.slot.release()
+		c.slot, c.slotNonce = nil, ""
+	}
 }
 
 func (c *connection) preparePush(snap *mesh.Snapshot, p *pushRequest) []*update {
@@ -277,6 +356,7 @@ func (c *connection) send(u *update) error {
 		c.s.m.pushes.WithLabelValues(ShortType(t) + "_senderr").Inc()
 		return fmt.Errorf("send %s to %s: %w", ShortType(t), c.node.ID, err)
 	}
+	u.nonce = nonce
 	c.s.m.pushes.WithLabelValues(ShortType(t)).Inc()
 	c.s.m.pushTime.WithLabelValues(ShortType(t)).Observe(time.Since(u.started).Seconds())
 	c.s.m.configSize.WithLabelValues(ShortType(t)).Observe(float64(size))

@@ -86,9 +86,14 @@ type Options struct {
 	// PILOT_DEBOUNCE_AFTER, 100 ms); DebounceMax bounds the wait (PILOT_DEBOUNCE_MAX, 10 s).
 	DebounceAfter time.Duration
 	DebounceMax   time.Duration
-	// PushConcurrency bounds how many nodes generate config at once (istiod's
-	// PILOT_PUSH_THROTTLE, 100).
+	// PushConcurrency bounds how many nodes generate and send config at once (istiod's
+	// PILOT_PUSH_THROTTLE, 100): what waits in a send is generated config held in
+	// memory, so the bound covers the sends too.
 	PushConcurrency int
+	// SlowSend is how long a node's sends may hold their place under PushConcurrency
+	// (default 5 s): a node that reads slowly then goes on sending outside the bound,
+	// so that it cannot stall everyone else's pushes.
+	SlowSend time.Duration
 	// ID names this control plane instance in /debug/syncz; Version is its build version.
 	ID      string
 	Version string
@@ -113,6 +118,9 @@ func (o *Options) defaults() error {
 	if o.PushConcurrency <= 0 {
 		o.PushConcurrency = 100
 	}
+	if o.SlowSend <= 0 {
+		o.SlowSend = 5 * time.Second
+	}
 	if o.ID == "" {
 		o.ID = "weft-control"
 	}
@@ -136,7 +144,7 @@ type Server struct {
 	nonceSeq    atomic.Uint64
 	connSeq     atomic.Uint64
 	noncePrefix string
-	sem         chan struct{} // bounds concurrent generation
+	sem         chan struct{} // bounds concurrent generation and sends (see slot)
 
 	mu       sync.RWMutex
 	conns    map[string]*connection // by connection ID

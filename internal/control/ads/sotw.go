@@ -74,6 +74,7 @@ func (w *watch) rejected(nonce string) bool { return w.nack != nil && w.nack.non
 
 // ack records that the node applied the response with nonce.
 func (c *connection) ack(w *watch, version, nonce string) {
+	c.answered(nonce)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w.ackedVersion, w.ackedNonce, w.nack = version, nonce, nil
@@ -83,6 +84,7 @@ func (c *connection) ack(w *watch, version, nonce string) {
 // good config; the server sends nothing more for the type until what it generates
 // changes.
 func (c *connection) nack(w *watch, nonce, message string) {
+	c.answered(nonce)
 	c.mu.Lock()
 	w.nack = &nackState{version: w.sentVersion, nonce: nonce, message: message, at: time.Now()}
 	c.mu.Unlock()
