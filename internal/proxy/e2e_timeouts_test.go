@@ -205,3 +205,39 @@ func TestHTTP2MaxRequestsPerConnection(t *testing.T) {
 	eventually(t, counter(p, "http.l.downstream_cx_http2_total", 3))
 	eventually(t, counter(p, "http.l.downstream_cx_max_requests_reached", 2))
 }
+
+// TestRequestHeadersTimeout: request_headers_timeout runs from a request's first byte:
+// a head that stops halfway is answered 408 and counted; a connection that sends
+// nothing is not cut by it (the idle timeout is what bounds that).
+func TestRequestHeadersTimeout(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t)
+	b := bootstrapOf(t, hcmListener("l", echoRoute, "request_headers_timeout: 0.3s"), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "l"), "http://")
+
+	silent, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nX-Half: ")
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	out, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(out), "HTTP/1.1 408 ") {
+		t.Errorf("half a head: got %.60q, want a 408", out)
+	}
+	eventually(t, counter(p, "http.l.downstream_rq_header_timeout", 1))
+
+	// The silent connection outlived the timeout and still serves a request.
+	io.WriteString(silent, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	silent.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if out, _ := io.ReadAll(silent); !strings.HasPrefix(string(out), "HTTP/1.1 200 ") {
+		t.Errorf("silent connection: got %.60q, want a 200", out)
+	}
+}

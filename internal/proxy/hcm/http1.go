@@ -74,7 +74,23 @@ func (hc *h1conn) serveOne(ctx context.Context) bool {
 			return false
 		}
 	}
-	err := hc.r.ReadRequest(&s.Request, &hc.head)
+	var err error
+	if m.headersTimeout > 0 {
+		// request_headers_timeout runs from the request's first byte to its last header.
+		if err = hc.r.Fill(); err == nil {
+			hc.setDeadline(time.Now().Add(m.headersTimeout))
+			err = hc.r.ReadRequest(&s.Request, &hc.head)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && hc.r.Buffered() > 0 {
+			m.stats.RqHeaderTimeout.Inc()
+			hc.replyUnparsed(408, 0, "request_header_timeout")
+			return false
+		}
+		hc.idleDeadline()
+	} else {
+		err = hc.r.ReadRequest(&s.Request, &hc.head)
+	}
 	if idle {
 		hc.c.Idle.Store(false)
 	}
@@ -210,25 +226,32 @@ func (hc *h1conn) admit() bool {
 // readFailed handles a failed request read: a clean close, a timeout or a protocol error
 // answered with the status Envoy sends.
 func (hc *h1conn) readFailed(err error) bool {
-	m, s := hc.m, &hc.s
+	m := hc.m
 	var perr *http1.Error
 	var nerr net.Error
 	switch {
 	case errors.As(err, &perr):
 		m.stats.CxProtocolError.Inc()
-		s.Info.Start = time.Now()
-		s.Info.Downstream = hc.c.Downstream
-		m.stats.RqActive.Inc()
-		hc.closing = true
-		s.Request.Reset()
-		hc.body.init(hc, http1.NoBody)
-		hc.head = http1.Head{Minor: 1}
-		s.SendLocalReply(perr.Status, "", streaminfo.DownstreamProtocolError, perr.Details, nil)
-		hc.finish()
+		hc.replyUnparsed(perr.Status, streaminfo.DownstreamProtocolError, perr.Details)
 	case errors.As(err, &nerr) && nerr.Timeout():
 		m.stats.CxIdleTimeout.Inc()
 	}
 	return false
+}
+
+// replyUnparsed answers a request whose head could not be read, and closes the
+// connection after it.
+func (hc *h1conn) replyUnparsed(status int, flag streaminfo.Flags, details string) {
+	s := &hc.s
+	s.Info.Start = time.Now()
+	s.Info.Downstream = hc.c.Downstream
+	hc.m.stats.RqActive.Inc()
+	hc.closing = true
+	s.Request.Reset()
+	hc.body.init(hc, http1.NoBody)
+	hc.head = http1.Head{Minor: 1}
+	s.SendLocalReply(status, "", flag, details, nil)
+	hc.finish()
 }
 
 // finish completes a stream: drains an unread body, flushes, logs and counts.

@@ -90,6 +90,15 @@ func (r *Reader) fill(limit int) error {
 	return nil
 }
 
+// Fill waits until at least one byte is buffered; the connection manager starts the
+// request headers timeout at a request's first byte.
+func (r *Reader) Fill() error {
+	if r.r < r.w {
+		return nil
+	}
+	return r.fill(len(r.buf))
+}
+
 // Read reads raw bytes, buffered ones first. It lets a hijacked connection (upgrade)
 // continue with what the codec had already read.
 func (r *Reader) Read(p []byte) (int, error) {
