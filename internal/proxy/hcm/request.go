@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/weftmesh/weft/internal/proxy/header"
@@ -26,6 +27,14 @@ func (m *Manager) prepareRequest(s *httpfilter.Stream, c *netfilter.Conn) {
 	remote := c.Downstream.DirectRemoteAddress
 	s.Info.Downstream.RemoteAddress = remote
 	xff, hasXFF := h.Lookup("x-forwarded-for")
+	// Internal or external origin, decided before x-forwarded-for is appended to.
+	internal := internalOrigin(m.useRemoteAddress, remote, xff, hasXFF)
+	edge := !internal && m.useRemoteAddress
+	if internal {
+		h.Set("x-envoy-internal", "true")
+	} else {
+		m.cleanInternalHeaders(h, edge)
+	}
 	if m.useRemoteAddress {
 		if !m.skipXffAppend && remote.IsValid() {
 			ip := remote.Addr().String()
@@ -44,8 +53,12 @@ func (m *Manager) prepareRequest(s *httpfilter.Stream, c *netfilter.Conn) {
 		}
 		h.SetDefault("x-forwarded-proto", scheme)
 	}
-	if m.generateRequestID && !h.Has("x-request-id") {
+	switch {
+	case !m.generateRequestID:
+	case !h.Has("x-request-id"):
 		h.Add("x-request-id", newRequestID())
+	case edge && !m.preserveExternalID:
+		h.Set("x-request-id", newRequestID()) // an outside client does not choose its request ID
 	}
 	if m.via != "" {
 		if v, ok := h.Lookup("via"); ok {
@@ -54,6 +67,68 @@ func (m *Manager) prepareRequest(s *httpfilter.Stream, c *netfilter.Conn) {
 			h.Add("via", m.via)
 		}
 	}
+}
+
+// internalOrigin tells, as Envoy does, whether a request comes from inside the
+// network: with use_remote_address, when it carries no x-forwarded-for and its
+// connection comes from an internal address; otherwise, when x-forwarded-for holds
+// exactly one address and that address is internal. Internal addresses are RFC 1918,
+// RFC 4193 and loopback.
+func internalOrigin(useRemote bool, remote netip.AddrPort, xff string, hasXFF bool) bool {
+	if useRemote {
+		return !hasXFF && isInternal(remote.Addr())
+	}
+	if !hasXFF || strings.IndexByte(xff, ',') >= 0 {
+		return false
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(xff))
+	return err == nil && isInternal(a)
+}
+
+func isInternal(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsValid() && (a.IsPrivate() || a.IsLoopback())
+}
+
+// edgeOnlyHeaders are the request headers that change how weft routes, retries and
+// times a request; a client at the edge (an external request on a connection manager
+// with use_remote_address) may not set them, as in Envoy.
+var edgeOnlyHeaders = map[string]bool{
+	"x-envoy-retriable-status-codes": true, "x-envoy-retriable-header-names": true, "x-envoy-retry-on": true,
+	"x-envoy-retry-grpc-on": true, "x-envoy-max-retries": true, "x-envoy-upstream-alt-stat-name": true,
+	"x-envoy-upstream-rq-timeout-ms": true, "x-envoy-upstream-rq-per-try-timeout-ms": true,
+	"x-envoy-upstream-rq-timeout-alt-response": true, "x-envoy-expected-rq-timeout-ms": true,
+	"x-envoy-force-trace": true, "x-envoy-ip-tags": true, "x-envoy-original-url": true,
+	"x-envoy-hedge-on-per-try-timeout": true,
+}
+
+// cleanInternalHeaders removes from an external request what only the inside may say:
+// x-envoy-internal, the caller's identity headers, the route table's
+// internal_only_headers, and at the edge the headers of edgeOnlyHeaders. Requests
+// without x-envoy- headers or internal-only ones cost one pass over the names.
+func (m *Manager) cleanInternalHeaders(h *header.Map, edge bool) {
+	var internalOnly []string
+	if t := m.table(); t != nil {
+		internalOnly = t.InternalOnlyHeaders()
+	}
+	drop := false
+	for _, f := range h.Fields() {
+		if strings.HasPrefix(f.Name, "x-envoy-") || (len(internalOnly) > 0 && slices.Contains(internalOnly, f.Name)) {
+			drop = true
+			break
+		}
+	}
+	if !drop {
+		return
+	}
+	h.DelFunc(func(f header.Field) bool {
+		switch f.Name {
+		case "x-envoy-internal", "x-envoy-downstream-service-cluster", "x-envoy-downstream-service-node",
+			"x-envoy-decorator-operation":
+			return true
+		}
+		return (edge && edgeOnlyHeaders[f.Name]) || slices.Contains(internalOnly, f.Name)
+	})
 }
 
 // clientFromXFF returns the address hops places from the right of x-forwarded-for, as
