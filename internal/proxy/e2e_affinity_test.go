@@ -98,3 +98,47 @@ func TestMaxStreamDuration(t *testing.T) {
 	}
 	eventually(t, counter(p, "cluster.slow.upstream_rq_max_duration_reached", 1))
 }
+
+// TestLocalityWeightedLB: with locality_weighted_lb_config, traffic is split between
+// localities by their load_balancing_weight (1:3 here), and a locality without a weight
+// gets none, as in Envoy.
+func TestLocalityWeightedLB(t *testing.T) {
+	t.Parallel()
+	hosts := map[string]string{"a": namedServer(t, "a"), "b": namedServer(t, "b"), "c": namedServer(t, "c")}
+	cluster := `
+  - name: zones
+    connect_timeout: 1s
+    type: STATIC
+    common_lb_config: {locality_weighted_lb_config: {}}
+    load_assignment:
+      cluster_name: zones
+      endpoints:`
+	for _, z := range []struct{ name, weight string }{{"a", "1"}, {"b", "3"}, {"c", ""}} {
+		host, port, _ := strings.Cut(hosts[z.name], ":")
+		cluster += fmt.Sprintf(`
+      - locality: {zone: %s}`, z.name)
+		if z.weight != "" {
+			cluster += "\n        load_balancing_weight: " + z.weight
+		}
+		cluster += fmt.Sprintf(`
+        lb_endpoints:
+        - endpoint: {address: {socket_address: {address: %s, port_value: %s}}}`, host, port)
+	}
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: zones}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), cluster)
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+	got := map[string]int{}
+	for range 400 {
+		resp, err := http.Get(url + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[readAll(resp)]++
+	}
+	if got["c"] != 0 || got["a"] < 70 || got["a"] > 130 || got["b"] < 270 || got["b"] > 330 {
+		t.Errorf("400 requests went %v, want about a=100, b=300, c=0", got)
+	}
+}

@@ -149,7 +149,7 @@ func (c *Cluster) IsOriginalDst() bool { return c.kind == kindOriginalDst }
 func (c *Cluster) setHosts(hosts []*Host) error {
 	sort.SliceStable(hosts, func(i, j int) bool { return hosts[i].Priority() < hosts[j].Priority() })
 	m := &membership{hosts: hosts}
-	sets := hostSets(hosts)
+	sets := hostSets(hosts, c.lbOpts.LocalityWeighted)
 	for _, s := range sets {
 		m.healthy += len(s.Healthy)
 		m.degraded += len(s.Degraded)
@@ -195,22 +195,47 @@ func (c *Cluster) refreshHealth() {
 	}
 }
 
-// hostSets groups hosts by priority for the load balancer.
-func hostSets(hosts []*Host) []lb.HostSet {
+// hostSets groups hosts by priority for the load balancer and, for locality-weighted
+// load balancing, each priority's hosts by locality (in the order they come), weighted
+// by the locality's load_balancing_weight: a locality without one gets no traffic, as in
+// Envoy.
+func hostSets(hosts []*Host, byLocality bool) []lb.HostSet {
 	var sets []lb.HostSet
+	var locIndex []map[Locality]int // per priority: locality → index in Localities
 	for _, h := range hosts {
 		p := h.Priority()
 		for uint32(len(sets)) <= p {
 			sets = append(sets, lb.HostSet{})
+			locIndex = append(locIndex, nil)
 		}
 		s := &sets[p]
+		var loc *lb.Locality
+		if byLocality {
+			if locIndex[p] == nil {
+				locIndex[p] = map[Locality]int{}
+			}
+			i, ok := locIndex[p][h.locality]
+			if !ok {
+				i = len(s.Localities)
+				locIndex[p][h.locality] = i
+				s.Localities = append(s.Localities, lb.Locality{Weight: h.localityWeight.Load()})
+			}
+			loc = &s.Localities[i]
+			loc.Hosts = append(loc.Hosts, h)
+		}
 		s.Hosts = append(s.Hosts, h)
 		switch hl := h.Health(); {
 		case hl.Unhealthy():
 		case hl.Degraded():
 			s.Degraded = append(s.Degraded, h)
+			if loc != nil {
+				loc.Degraded = append(loc.Degraded, h)
+			}
 		default:
 			s.Healthy = append(s.Healthy, h)
+			if loc != nil {
+				loc.Healthy = append(loc.Healthy, h)
+			}
 		}
 	}
 	return sets
@@ -283,6 +308,7 @@ func (c *Cluster) hostFor(existing map[netip.AddrPort]*Host, ep endpoint, addr n
 	}
 	h.weight.Store(max(ep.weight, 1))
 	h.priority.Store(ep.priority)
+	h.localityWeight.Store(ep.localityWeight)
 	h.replaceFlags(FailedEDSHealth|DegradedEDSHealth, ep.health)
 	return h
 }

@@ -28,6 +28,9 @@ type endpoint struct {
 	weight   uint32
 	priority uint32
 	locality Locality
+	// localityWeight is the locality's load_balancing_weight (0: not set); it counts only
+	// with locality-weighted load balancing.
+	localityWeight uint32
 	health   Health
 }
 
@@ -44,6 +47,7 @@ func parseEndpoints(cla *endpointv3.ClusterLoadAssignment) ([]endpoint, error) {
 	var out []endpoint
 	for i, lle := range cla.GetEndpoints() {
 		loc := Locality{Region: lle.GetLocality().GetRegion(), Zone: lle.GetLocality().GetZone(), SubZone: lle.GetLocality().GetSubZone()}
+		locWeight := lle.GetLoadBalancingWeight().GetValue()
 		for j, le := range lle.GetLbEndpoints() {
 			ep := le.GetEndpoint()
 			if ep == nil {
@@ -59,7 +63,7 @@ func parseEndpoints(cla *endpointv3.ClusterLoadAssignment) ([]endpoint, error) {
 			}
 			out = append(out, endpoint{
 				host: host, port: port, hostname: ep.GetHostname(), weight: w,
-				priority: lle.GetPriority(), locality: loc, health: edsHealth(le.GetHealthStatus()),
+				priority: lle.GetPriority(), locality: loc, localityWeight: locWeight, health: edsHealth(le.GetHealthStatus()),
 			})
 		}
 	}

@@ -71,6 +71,8 @@ type Host struct {
 	locality Locality
 	weight   atomic.Uint32
 	priority atomic.Uint32
+	// localityWeight is the load_balancing_weight of the host's locality (0: not set).
+	localityWeight atomic.Uint32
 	health   atomic.Uint32
 	cluster  *Cluster
 
