@@ -28,7 +28,7 @@ func TestInternalOrigin(t *testing.T) {
 	cases := []struct {
 		listener, xff string
 		internal      bool
-		keepEdgeOnly   bool
+		keepEdgeOnly  bool
 		keepRequestID bool
 	}{
 		{"edge", "", true, true, true},               // loopback, no XFF: internal

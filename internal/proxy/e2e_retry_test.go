@@ -62,6 +62,8 @@ func TestRetries(t *testing.T) {
 			&flakyServer{fail: 1, status: 502}, 200, 2},
 		{"per-try timeout", "retry_policy: {retry_on: reset, num_retries: 1, per_try_timeout: 0.1s, retry_back_off: {base_interval: 0.001s}}", "",
 			&flakyServer{fail: 1, status: 200, delay: 400 * time.Millisecond}, 200, 2},
+		{"per-try idle timeout", "retry_policy: {retry_on: reset, num_retries: 1, per_try_idle_timeout: 0.1s, retry_back_off: {base_interval: 0.001s}}", "",
+			&flakyServer{fail: 1, status: 200, delay: 400 * time.Millisecond}, 200, 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +96,13 @@ func TestRetries(t *testing.T) {
 			}
 			tc.srv.mu.Unlock()
 			eventually(t, counter(p, "cluster.up.upstream_rq_retry", uint64(tc.wantCalls-1)))
+			// A per-try timeout counts when it fires, retried or not.
+			if strings.Contains(tc.policy, "per_try_idle_timeout") {
+				eventually(t, counter(p, "cluster.up.upstream_rq_per_try_idle_timeout", 1))
+			}
+			if strings.Contains(tc.policy, "per_try_timeout") {
+				eventually(t, counter(p, "cluster.up.upstream_rq_per_try_timeout", 1))
+			}
 		})
 	}
 }

@@ -83,6 +83,9 @@ func TestStreamTimeoutsBothProtocols(t *testing.T) {
 	routes := `
 - match: {prefix: "/"}
   route: {cluster: slow}`
+	routeIdle := `
+- match: {prefix: "/"}
+  route: {cluster: slow, idle_timeout: 0.3s}`
 	logFormat := `"%PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\n"`
 	cases := []struct {
 		name, extra string
@@ -91,6 +94,7 @@ func TestStreamTimeoutsBothProtocols(t *testing.T) {
 		log         string
 	}{
 		{"stream idle", "stream_idle_timeout: 0.3s", true, 408, "408 SI stream_idle_timeout"},
+		{"route idle timeout overrides the stream idle timeout", "stream_idle_timeout: 10s", true, 408, "408 SI stream_idle_timeout"},
 		{"request timeout", "request_timeout: 0.3s", true, 408, "408 - request_overall_timeout"},
 		{"max stream duration, request incomplete", "common_http_protocol_options: {max_stream_duration: 0.3s}", true, 408, "408 DT max_duration_timeout"},
 		{"max stream duration, upstream slow", "common_http_protocol_options: {max_stream_duration: 0.3s}", false, 504, "504 DT max_duration_timeout"},
@@ -108,7 +112,11 @@ access_log:
     "@type": type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog
     path: ` + logPath + `
     log_format: {text_format_source: {inline_string: ` + logFormat + `}}`
-				b := bootstrapOf(t, hcmListener("l", routes, extra), staticCluster("slow", "", slow.Listener.Addr().String()))
+				rs := routes
+				if strings.HasPrefix(tc.name, "route idle") {
+					rs = routeIdle
+				}
+				b := bootstrapOf(t, hcmListener("l", rs, extra), staticCluster("slow", "", slow.Listener.Addr().String()))
 				p := startProxy(t, b, proxy.Options{})
 				var body io.Reader
 				if tc.stall {

@@ -147,7 +147,7 @@ func (hc *h1conn) idleDeadline() {
 
 // bodyDeadline bounds a request body read (see Manager.bodyDeadline).
 func (hc *h1conn) bodyDeadline() {
-	hc.setDeadline(hc.m.bodyDeadline(time.Now(), hc.s.Info.Start))
+	hc.setDeadline(hc.m.bodyDeadline(time.Now(), &hc.s))
 }
 
 // beginStream fills the stream's info and body for a request just read.

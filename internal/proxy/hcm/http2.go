@@ -162,7 +162,7 @@ func (hs *h2stream) requestHeaders() {
 // duration; when one passes, the error names it and the router answers with it.
 func (hs *h2stream) Read(p []byte) (int, error) {
 	info := &hs.s.Info
-	hs.st.SetReadDeadline(hs.m.bodyDeadline(time.Now(), info.Start))
+	hs.st.SetReadDeadline(hs.m.bodyDeadline(time.Now(), &hs.s))
 	n, err := hs.st.Read(p)
 	info.BytesReceived += int64(n)
 	switch {

@@ -140,14 +140,15 @@ func (m *Manager) bodyTimeout(start time.Time) *httpfilter.TimeoutError {
 	return &httpfilter.TimeoutError{Status: 408, Flag: streaminfo.StreamIdleTimeout, Details: "stream_idle_timeout", Body: "stream timeout"}
 }
 
-// bodyDeadline is when a request body read that has to wait gives up: the stream idle
-// timeout from now, or the request timeout or max stream duration from start, whichever
-// comes first (zero: never).
-func (m *Manager) bodyDeadline(now, start time.Time) time.Time {
+// bodyDeadline is when a request body read of s that has to wait gives up: the stream
+// idle timeout from now, or the request timeout or max stream duration from the
+// stream's start, whichever comes first (zero: never).
+func (m *Manager) bodyDeadline(now time.Time, s *httpfilter.Stream) time.Time {
 	var want time.Time
-	if d := m.streamIdleTimeout; d > 0 {
+	if d := m.streamIdle(s); d > 0 {
 		want = now.Add(d)
 	}
+	start := s.Info.Start
 	for _, d := range [...]time.Duration{m.requestTimeout, m.maxStreamDuration} {
 		if d > 0 {
 			if end := start.Add(d); want.IsZero() || end.Before(want) {
@@ -156,6 +157,17 @@ func (m *Manager) bodyDeadline(now, start time.Time) time.Time {
 		}
 	}
 	return want
+}
+
+// streamIdle is the stream idle timeout of s: its route's idle_timeout when the route
+// sets one (0 turns it off), else the connection manager's stream_idle_timeout.
+func (m *Manager) streamIdle(s *httpfilter.Stream) time.Duration {
+	if s.Route != nil {
+		if d, ok := s.Route.IdleTimeout(); ok {
+			return d
+		}
+	}
+	return m.streamIdleTimeout
 }
 
 // finishStream records a finished stream: stats, access log, stream loggers.

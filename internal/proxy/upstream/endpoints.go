@@ -31,7 +31,7 @@ type endpoint struct {
 	// localityWeight is the locality's load_balancing_weight (0: not set); it counts only
 	// with locality-weighted load balancing.
 	localityWeight uint32
-	health   Health
+	health         Health
 }
 
 func (ep endpoint) addrPort() (netip.AddrPort, error) {

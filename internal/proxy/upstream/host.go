@@ -73,8 +73,8 @@ type Host struct {
 	priority atomic.Uint32
 	// localityWeight is the load_balancing_weight of the host's locality (0: not set).
 	localityWeight atomic.Uint32
-	health   atomic.Uint32
-	cluster  *Cluster
+	health         atomic.Uint32
+	cluster        *Cluster
 
 	Stats HostStats
 	// The pools are made on first use: most hosts of most clusters a sidecar knows

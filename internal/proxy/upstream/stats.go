@@ -24,6 +24,7 @@ type Stats struct {
 	Rq5xx              *stats.Counter
 	RqTimeout          *stats.Counter
 	RqPerTryTimeout    *stats.Counter
+	RqPerTryIdle       *stats.Counter
 	RqRxReset          *stats.Counter
 	RqTxReset          *stats.Counter
 	RqCancelled        *stats.Counter
@@ -75,6 +76,7 @@ func newStats(scope stats.Scope) *Stats {
 		Rq5xx:              c("upstream_rq_5xx"),
 		RqTimeout:          c("upstream_rq_timeout"),
 		RqPerTryTimeout:    c("upstream_rq_per_try_timeout"),
+		RqPerTryIdle:       c("upstream_rq_per_try_idle_timeout"),
 		RqRxReset:          c("upstream_rq_rx_reset"),
 		RqTxReset:          c("upstream_rq_tx_reset"),
 		RqCancelled:        c("upstream_rq_cancelled"),

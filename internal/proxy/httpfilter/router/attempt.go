@@ -35,6 +35,7 @@ type attempt struct {
 	msd         time.Time // the max stream duration's end (zero: none)
 	tryDeadline time.Time // the per-try timeout's end, until the response head
 	perTry      bool      // tryDeadline comes from the per-try timeout
+	perTryIdle  bool      // ... and that is per_try_idle_timeout
 	start       time.Time
 	held        bool // holds a max_requests unit and the active-request counts
 	setCookie   string
@@ -193,6 +194,7 @@ func (a *attempt) classify(err error, reused, noResponse, wroteAll bool) *failur
 		switch {
 		case a.perTry && (a.deadline.IsZero() || now.Before(a.deadline)):
 			f.kind = failPerTryTimeout
+			a.timedOut(f.kind) // counted whether or not the attempt is retried, as Envoy does
 		case !a.msd.IsZero() && !now.Before(a.msd) && a.deadline.Equal(a.msd):
 			f.kind = failMaxDuration
 		default:
@@ -236,7 +238,9 @@ func (a *attempt) fail(f *failure, exhausted bool) {
 		s.SendLocalReply(503, prefix+"connection failure, transport failure reason: "+ce.Reason(),
 			streaminfo.UpstreamConnectionFailure, "upstream_reset_before_response_started{connection_failure}", fin)
 	case failTimeout, failPerTryTimeout:
-		a.timedOut(f.kind)
+		if f.kind == failTimeout {
+			a.timedOut(f.kind) // a per-try timeout was counted when it happened
+		}
 		s.SendLocalReply(504, "upstream request timeout", streaminfo.UpstreamRequestTimeout, "upstream_response_timeout", fin)
 	case failMaxDuration:
 		st.RqMaxDurationReach.Inc()
@@ -257,9 +261,12 @@ func (a *attempt) fail(f *failure, exhausted bool) {
 
 // timedOut counts a timeout.
 func (a *attempt) timedOut(kind failKind) {
-	if kind == failPerTryTimeout {
+	switch {
+	case kind == failPerTryTimeout && a.perTryIdle:
+		a.c.Stats().RqPerTryIdle.Inc()
+	case kind == failPerTryTimeout:
 		a.c.Stats().RqPerTryTimeout.Inc()
-	} else {
+	default:
 		a.c.Stats().RqTimeout.Inc()
 	}
 	a.host.Stats.RqTimeout.Add(1)

@@ -130,10 +130,19 @@ func (fl *forwarding) attempt(host *upstream.Host, n int, fresh bool) *attempt {
 		a.deadline = fl.msd
 	}
 	a.tryDeadline = a.deadline
+	now := time.Now()
 	if p := fl.rs.perTry; p > 0 {
-		if t := time.Now().Add(p); a.tryDeadline.IsZero() || t.Before(a.tryDeadline) {
+		if t := now.Add(p); a.tryDeadline.IsZero() || t.Before(a.tryDeadline) {
 			a.tryDeadline = t
 			a.perTry = true
+		}
+	}
+	// per_try_idle_timeout: until the response head nothing arrives, so being idle that
+	// long and waiting that long for the head are the same.
+	if p := fl.rs.perTryIdle; p > 0 {
+		if t := now.Add(p); a.tryDeadline.IsZero() || t.Before(a.tryDeadline) {
+			a.tryDeadline = t
+			a.perTry, a.perTryIdle = true, true
 		}
 	}
 	return a

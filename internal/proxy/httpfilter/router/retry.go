@@ -57,6 +57,7 @@ type retryState struct {
 	left         uint32 // retries left
 	retried      uint32
 	perTry       time.Duration
+	perTryIdle   time.Duration // per_try_idle_timeout, enforced until the response head
 	backOffBase  time.Duration
 	backOffMax   time.Duration
 	codes        []uint32
@@ -95,6 +96,7 @@ func newRetryState(s *httpfilter.Stream, rt *route.Entry, timeout time.Duration)
 		rs.on = parseRetryOn(p.RetryOn)
 		rs.left = p.NumRetries
 		rs.perTry = p.PerTryTimeout
+		rs.perTryIdle = p.PerTryIdleTimeout
 		if p.BackOffBase > 0 {
 			rs.backOffBase, rs.backOffMax = p.BackOffBase, p.BackOffMax
 		}
