@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -108,6 +109,36 @@ static_resources:
 		}
 		if present == deferred {
 			t.Errorf("deferred %v: cluster.idle.upstream_rq_total present %v", deferred, present)
+		}
+	}
+}
+
+// TestUnsupportedClusterFields: cluster fields weft does not apply are errors naming
+// the field, not silently accepted.
+func TestUnsupportedClusterFields(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ extra, want string }{
+		{"circuit_breakers: {thresholds: [{max_connection_pools: 2}]}", "max_connection_pools: field not supported"},
+		{"common_http_protocol_options: {max_stream_duration: 1s}", "common_http_protocol_options.max_stream_duration: not supported on clusters"},
+		{"http2_protocol_options: {initial_stream_window_size: 65536}", "http2_protocol_options.initial_stream_window_size: not supported on clusters"},
+		{`typed_extension_protocol_options:
+  envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+    "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+    common_http_protocol_options: {max_connection_duration: 60s}
+    explicit_http_config: {http_protocol_options: {}}`, "common_http_protocol_options.max_connection_duration: not supported on clusters"},
+	} {
+		y := "static_resources:\n  clusters:" + staticCluster("c", tt.extra, "127.0.0.1:1") + "\n"
+		b, err := config.ParseBootstrap([]byte(y))
+		if err == nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			var p *proxy.Proxy
+			if p, err = proxy.New(ctx, b, proxy.Options{}); err == nil {
+				go p.Run(ctx)
+			}
+			cancel()
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.extra, err, tt.want)
 		}
 	}
 }

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -31,7 +34,7 @@ func init() {
 	config.Support(&corev3.BindConfig{}, "source_address")
 	config.Support(&clusterv3.CircuitBreakers{}, "thresholds")
 	config.Support(&clusterv3.CircuitBreakers_Thresholds{}, "priority", "max_connections", "max_pending_requests",
-		"max_requests", "max_retries", "max_connection_pools", "track_remaining")
+		"max_requests", "max_retries", "track_remaining") // not max_connection_pools: weft has one pool per host and protocol, unbounded
 	config.Support(&clusterv3.Cluster_EdsClusterConfig{}, "eds_config", "service_name")
 	config.Support(&clusterv3.Cluster_OriginalDstLbConfig{}, "use_http_header", "http_header_name", "upstream_port_override")
 	config.Support(&corev3.ConfigSource{}, "ads", "resource_api_version", "initial_fetch_timeout")
@@ -139,7 +142,6 @@ func breakers(cb *clusterv3.CircuitBreakers, scope stats.Scope, deferStats bool)
 			set(&t.MaxPendingRequests, th.GetMaxPendingRequests())
 			set(&t.MaxRequests, th.GetMaxRequests())
 			set(&t.MaxRetries, th.GetMaxRetries())
-			set(&t.MaxConnectionPools, th.GetMaxConnectionPools())
 			track = th.GetTrackRemaining()
 		}
 		name := "default."
@@ -159,6 +161,9 @@ func set(dst *int64, v interface{ GetValue() uint32 }) {
 
 // protocolOptions reads the upstream HTTP protocol and per-connection limits.
 func (c *Cluster) protocolOptions(cfg *clusterv3.Cluster) error {
+	if err := upstreamOptionsSupported(cfg); err != nil {
+		return err
+	}
 	common := cfg.GetCommonHttpProtocolOptions()
 	if h2 := cfg.GetHttp2ProtocolOptions(); h2 != nil {
 		c.protocol = HTTP2
@@ -178,6 +183,7 @@ func (c *Cluster) protocolOptions(cfg *clusterv3.Cluster) error {
 			c.opts.maxConcurrentStreams = int64(h2.GetMaxConcurrentStreams().GetValue())
 		case opts.GetUseDownstreamProtocolConfig() != nil:
 			c.protocol = UseDownstream
+			c.opts.maxConcurrentStreams = int64(opts.GetUseDownstreamProtocolConfig().GetHttp2ProtocolOptions().GetMaxConcurrentStreams().GetValue())
 		}
 		if opts.GetCommonHttpProtocolOptions() != nil {
 			common = opts.GetCommonHttpProtocolOptions()
@@ -194,6 +200,54 @@ func (c *Cluster) protocolOptions(cfg *clusterv3.Cluster) error {
 		}
 		if n := common.GetMaxRequestsPerConnection(); n != nil {
 			c.opts.maxRequestsPerConnection = int(n.GetValue())
+		}
+	}
+	return nil
+}
+
+// optionsCheck is one protocol options message of a cluster and the fields weft
+// applies upstream.
+type optionsCheck struct {
+	path    string
+	m       proto.Message
+	allowed []string
+}
+
+// upstreamOptionsSupported rejects the HTTP protocol options that weft applies to
+// downstream connections only. The types are shared with the connection manager, so the
+// schema check lets their fields through; on a cluster they would do nothing.
+func upstreamOptionsSupported(cfg *clusterv3.Cluster) error {
+	const common, h1, h2 = "common_http_protocol_options", "http_protocol_options", "http2_protocol_options"
+	commonOK := []string{"idle_timeout", "max_requests_per_connection"}
+	h2OK := []string{"max_concurrent_streams"}
+	checks := []optionsCheck{
+		{common, cfg.GetCommonHttpProtocolOptions(), commonOK},
+		{h1, cfg.GetHttpProtocolOptions(), nil},
+		{h2, cfg.GetHttp2ProtocolOptions(), h2OK},
+	}
+	if a, ok := cfg.GetTypedExtensionProtocolOptions()[httpOptionsKey]; ok {
+		if opts, err := httpOptions(a); err == nil {
+			prefix := "typed_extension_protocol_options[" + httpOptionsKey + "]."
+			exp, down := opts.GetExplicitHttpConfig(), opts.GetUseDownstreamProtocolConfig()
+			checks = append(checks,
+				optionsCheck{prefix + common, opts.GetCommonHttpProtocolOptions(), commonOK},
+				optionsCheck{prefix + "explicit_http_config." + h1, exp.GetHttpProtocolOptions(), nil},
+				optionsCheck{prefix + "explicit_http_config." + h2, exp.GetHttp2ProtocolOptions(), h2OK},
+				optionsCheck{prefix + "use_downstream_protocol_config." + h1, down.GetHttpProtocolOptions(), nil},
+				optionsCheck{prefix + "use_downstream_protocol_config." + h2, down.GetHttp2ProtocolOptions(), h2OK})
+		}
+	}
+	for _, ch := range checks {
+		var bad protoreflect.Name
+		ch.m.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			if !slices.Contains(ch.allowed, string(fd.Name())) {
+				bad = fd.Name()
+				return false
+			}
+			return true
+		})
+		if bad != "" {
+			return fmt.Errorf("%s.%s: not supported on clusters (weft applies it to downstream connections only)", ch.path, bad)
 		}
 	}
 	return nil
