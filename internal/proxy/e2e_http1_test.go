@@ -410,3 +410,33 @@ func TestClientGoneAfterResponseIsNotDC(t *testing.T) {
 		return ""
 	})
 }
+
+// TestDelayedClose: a connection the proxy closes after a response (Connection: close)
+// is half-closed and drained first, as Envoy's delayed_close_timeout does, so bytes the
+// client sent meanwhile do not turn the close into a reset that loses the response.
+func TestDelayedClose(t *testing.T) {
+	t.Parallel()
+	slow := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond)
+		io.WriteString(w, "answer")
+	}))
+	routes := `
+- match: {prefix: "/"}
+  route: {cluster: slow}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), staticCluster("slow", "", slow.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	c, err := net.Dial("tcp", strings.TrimPrefix(listenerURL(t, p, "l"), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+	time.Sleep(20 * time.Millisecond)            // the proxy is waiting for the upstream
+	io.WriteString(c, strings.Repeat("x", 4096)) // unread when the proxy closes
+	time.Sleep(400 * time.Millisecond)           // the response and the close have happened
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	out, err := io.ReadAll(c)
+	if err != nil || !strings.HasPrefix(string(out), "HTTP/1.1 200 ") || !strings.HasSuffix(string(out), "answer") {
+		t.Errorf("read %q, %v; want the whole response, then EOF", out, err)
+	}
+}

@@ -335,3 +335,23 @@ func TestHTTP2LargeBodies(t *testing.T) {
 		t.Errorf("upstream got %d bytes, want %d", len(e.Body), len(payload))
 	}
 }
+
+// TestHTTP2ConnectNeedsUpgradeConfig: CONNECT over HTTP/2 is refused (403) unless the
+// connection manager has an upgrade_configs entry for it, as over HTTP/1.
+func TestHTTP2ConnectNeedsUpgradeConfig(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t)
+	b := bootstrapOf(t, hcmListener("l", echoRoute, ""), staticCluster("echo", "", up.Listener.Addr().String()))
+	p := startProxy(t, b, proxy.Options{})
+	req, _ := http.NewRequest("CONNECT", listenerURL(t, p, "l"), nil)
+	req.Host = "example.com:443"
+	resp, err := h2cClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("CONNECT without upgrade_configs: status %d, want 403", resp.StatusCode)
+	}
+	eventually(t, counter(p, "http.l.downstream_rq_ws_on_non_ws_route", 1))
+}

@@ -176,3 +176,50 @@ func tlsEcho(t *testing.T, pki *pki, name string) string {
 	}()
 	return ln.Addr().String()
 }
+
+// TestTCPProxyOutlierDetection: tcp_proxy feeds outlier detection, as Envoy does: an
+// endpoint that refuses connections is ejected after consecutive_5xx failures (local
+// failures count as 503), and the connections after that all reach the live one.
+func TestTCPProxyOutlierDetection(t *testing.T) {
+	t.Parallel()
+	live := echoTCP(t)
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close() // nothing listens there now: connections are refused
+	od := "outlier_detection: {consecutive_5xx: 2, interval: 30s, base_ejection_time: 60s, max_ejection_percent: 50}"
+	b := bootstrapOf(t, tcpListener("tcp", "mix"), staticCluster("mix", od, live.Addr().String(), deadAddr))
+	p := startProxy(t, b, proxy.Options{})
+	addr := strings.TrimPrefix(listenerURL(t, p, "tcp"), "http://")
+	echo := func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(c, "ping"); err != nil {
+			return false
+		}
+		got := make([]byte, 4)
+		_, err = io.ReadFull(c, got)
+		return err == nil && string(got) == "ping"
+	}
+	failed := 0
+	for range 6 { // round robin: three tries at the dead endpoint, ejected after two
+		if !echo() {
+			failed++
+		}
+	}
+	if failed < 2 || failed > 3 {
+		t.Errorf("%d of 6 connections failed, want 2 (3 if a pick raced the ejection)", failed)
+	}
+	eventually(t, counter(p, "cluster.mix.outlier_detection.ejections_enforced_consecutive_5xx", 1))
+	for i := range 6 {
+		if !echo() {
+			t.Errorf("connection %d after the ejection failed", i)
+		}
+	}
+}

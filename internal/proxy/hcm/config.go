@@ -79,6 +79,7 @@ type Manager struct {
 	requestTimeout    time.Duration
 	headersTimeout    time.Duration
 	drainTimeout      time.Duration
+	delayedClose      time.Duration
 
 	rematchFn func(*httpfilter.Stream) *route.Entry // m.rematch, bound once
 
@@ -106,6 +107,7 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 		streamIdleTimeout:  5 * time.Minute,
 		idleTimeout:        time.Hour,
 		drainTimeout:       5 * time.Second,
+		delayedClose:       time.Second,
 	}
 	if err := m.limits(cfg); err != nil {
 		return nil, err
@@ -149,6 +151,7 @@ func (m *Manager) limits(cfg *hcmv3.HttpConnectionManager) error {
 	durationOr(&m.requestTimeout, cfg.GetRequestTimeout())
 	durationOr(&m.headersTimeout, cfg.GetRequestHeadersTimeout())
 	durationOr(&m.drainTimeout, cfg.GetDrainTimeout())
+	durationOr(&m.delayedClose, cfg.GetDelayedCloseTimeout())
 	if o := cfg.GetHttpProtocolOptions(); o != nil {
 		m.accept10 = o.GetAcceptHttp_10()
 		m.default10Host = o.GetDefaultHostForHttp_10()

@@ -53,6 +53,32 @@ func (m *Manager) serveHTTP1(ctx context.Context, c *netfilter.Conn) {
 	hc.watch = newPeerWatch(hc)
 	for !hc.closing && !hc.aborted && !hc.upgraded {
 		if !hc.serveOne(ctx) {
+			break
+		}
+	}
+	if hc.closing && !hc.aborted && !hc.upgraded {
+		hc.delayedClose()
+	}
+}
+
+// delayedClose ends a connection weft chose to close after a response, as Envoy's
+// delayed_close_timeout (1 s; 0: off) does: it half-closes, then reads and discards
+// what the client still sends until the client closes or the timeout passes. Closing at
+// once with unread bytes in the socket would reset the connection, and a client that
+// had sent more (a pipelined request, the rest of a body) could lose the response
+// before it read it.
+func (hc *h1conn) delayedClose() {
+	d := hc.m.delayedClose
+	cw, ok := hc.c.Conn.(interface{ CloseWrite() error })
+	if d <= 0 || !ok || cw.CloseWrite() != nil {
+		return
+	}
+	hc.c.SetReadDeadline(time.Now().Add(d))
+	var buf [1024]byte
+	for n := 0; n < maxDrainBody; {
+		k, err := hc.c.Read(buf[:])
+		n += k
+		if err != nil {
 			return
 		}
 	}

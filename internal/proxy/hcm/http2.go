@@ -121,9 +121,14 @@ func (m *Manager) serveH2Stream(ctx context.Context, c *netfilter.Conn, st *h2.S
 	m.stats.RqActive.Inc()
 	hs.requestHeaders()
 	s.Body = hs
-	if st.HeadersTooLarge() {
+	switch {
+	case st.HeadersTooLarge():
 		s.SendLocalReply(431, "", streaminfo.DownstreamProtocolError, "http2.headers_too_large", nil)
-	} else {
+	case !m.connect && s.Request.Get(header.Method) == "CONNECT":
+		// As on HTTP/1: CONNECT only with an upgrade_configs entry for it.
+		m.stats.RqWsOnNonWs.Inc()
+		s.SendLocalReply(403, "", 0, "upgrade_failed", nil)
+	default:
 		m.startStream(&hs.abort)
 		m.runStream(s, c)
 		if !s.HeadersSent() {

@@ -1,6 +1,9 @@
 package netfilter
 
-import "net"
+import (
+	"errors"
+	"net"
+)
 
 // WithPrefix returns a connection whose reads return prefix (bytes already read from
 // c, by a protocol sniffer) before reading from c.
@@ -27,3 +30,11 @@ func (p *prefixConn) Read(b []byte) (int, error) {
 
 // NetConn returns the wrapped connection.
 func (p *prefixConn) NetConn() net.Conn { return p.Conn }
+
+// CloseWrite half-closes the wrapped connection when it can be half-closed.
+func (p *prefixConn) CloseWrite() error {
+	if cw, ok := p.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}

@@ -150,8 +150,12 @@ func (p *Proxy) connect(ctx context.Context, cl *upstream.Cluster, info *streami
 		}
 		info.UpstreamHost, info.UpstreamHostname = h.Address(), h.Hostname()
 		info.Attempts = i + 1
+		start := time.Now()
 		conn, err := h.TCP().Connect(ctx)
 		if err == nil {
+			// Outlier detection learns from TCP connections too (Envoy's
+			// LOCAL_ORIGIN_CONNECT_SUCCESS_FINAL and connect failures).
+			h.Report(upstream.ResultConnectSuccess, 0, time.Since(start))
 			info.Mark(&info.FirstUpstreamTxByte)
 			return conn, true
 		}
@@ -161,6 +165,7 @@ func (p *Proxy) connect(ctx context.Context, cl *upstream.Cluster, info *streami
 			info.AddFlag(streaminfo.UpstreamOverflow)
 			return nil, false
 		case errors.As(err, &ce):
+			h.Report(upstream.ResultConnectFailed, 0, time.Since(start))
 			info.UpstreamTransportFailureReason = ce.Reason()
 		}
 	}
