@@ -142,3 +142,63 @@ func TestLocalityWeightedLB(t *testing.T) {
 		t.Errorf("400 requests went %v, want about a=100, b=300, c=0", got)
 	}
 }
+
+// TestHashByHostname: with use_hostname_for_hashing a ring places hosts by hostname, not
+// address, so two clusters whose endpoints carry the same hostnames at different
+// addresses send each user to the same hostname (Envoy's way to keep affinity across
+// address changes).
+func TestHashByHostname(t *testing.T) {
+	t.Parallel()
+	addrs := []string{namedServer(t, "0"), namedServer(t, "1"), namedServer(t, "2")}
+	cluster := func(name string, shift int) string {
+		y := `
+  - name: ` + name + `
+    connect_timeout: 1s
+    type: STATIC
+    lb_policy: RING_HASH
+    common_lb_config: {consistent_hashing_lb_config: {use_hostname_for_hashing: true}}
+    load_assignment:
+      cluster_name: ` + name + `
+      endpoints:
+      - lb_endpoints:`
+		for i := range addrs {
+			host, port, _ := strings.Cut(addrs[(i+shift)%len(addrs)], ":")
+			y += fmt.Sprintf(`
+        - endpoint: {hostname: h%d, address: {socket_address: {address: %s, port_value: %s}}}`, i, host, port)
+		}
+		return y
+	}
+	routes := `
+- match: {prefix: "/a"}
+  route: {cluster: a, hash_policy: [{header: {header_name: x-user}}]}
+- match: {prefix: "/b"}
+  route: {cluster: b, hash_policy: [{header: {header_name: x-user}}]}`
+	b := bootstrapOf(t, hcmListener("l", routes, ""), cluster("a", 0)+cluster("b", 1))
+	p := startProxy(t, b, proxy.Options{})
+	url := listenerURL(t, p, "l")
+	// hostnameOf maps the server that answered back to its hostname in the cluster.
+	hostnameOf := func(server string, shift int) int {
+		n := int(server[0] - '0')
+		return (n - shift + len(addrs)) % len(addrs)
+	}
+	seen := map[int]bool{}
+	for u := range 24 {
+		var got [2]int
+		for i, path := range []string{"/a", "/b"} {
+			req, _ := http.NewRequest("GET", url+path, nil)
+			req.Header.Set("X-User", fmt.Sprintf("user-%d", u))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = hostnameOf(readAll(resp), i)
+		}
+		if got[0] != got[1] {
+			t.Errorf("user-%d: hostname h%d in cluster a, h%d in cluster b", u, got[0], got[1])
+		}
+		seen[got[0]] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("24 users all hashed to %v", seen)
+	}
+}

@@ -305,6 +305,7 @@ func (c *Cluster) hostFor(existing map[netip.AddrPort]*Host, ep endpoint, addr n
 	h := existing[addr]
 	if h == nil {
 		h = newHost(c, addr, ep.hostname, ep.locality)
+		h.setHashKey(ep)
 	}
 	h.weight.Store(max(ep.weight, 1))
 	h.priority.Store(ep.priority)

@@ -122,6 +122,7 @@ func (c *Cluster) setLogical(eps []endpoint, addrs [][]netip.Addr) {
 		ep.hostname = ep.host
 	}
 	h := newHost(c, addr, ep.hostname, ep.locality)
+	h.setHashKey(ep)
 	h.weight.Store(max(ep.weight, 1))
 	_ = c.setHosts([]*Host{h})
 }

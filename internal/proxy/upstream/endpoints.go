@@ -25,6 +25,7 @@ type endpoint struct {
 	host     string
 	port     uint16
 	hostname string
+	hashKey  string // the "envoy.lb" hash_key metadata
 	weight   uint32
 	priority uint32
 	locality Locality
@@ -61,8 +62,9 @@ func parseEndpoints(cla *endpointv3.ClusterLoadAssignment) ([]endpoint, error) {
 			if le.GetLoadBalancingWeight() != nil {
 				w = le.GetLoadBalancingWeight().GetValue()
 			}
+			hashKey := le.GetMetadata().GetFilterMetadata()["envoy.lb"].GetFields()["hash_key"].GetStringValue()
 			out = append(out, endpoint{
-				host: host, port: port, hostname: ep.GetHostname(), weight: w,
+				host: host, port: port, hostname: ep.GetHostname(), hashKey: hashKey, weight: w,
 				priority: lle.GetPriority(), locality: loc, localityWeight: locWeight, health: edsHealth(le.GetHealthStatus()),
 			})
 		}

@@ -68,6 +68,7 @@ type HostStats struct {
 type Host struct {
 	addr     atomic.Pointer[netip.AddrPort] // changes only for LOGICAL_DNS
 	hostname string
+	hashKey  string // the consistent-hash key when not the address (see HashKey)
 	locality Locality
 	weight   atomic.Uint32
 	priority atomic.Uint32
@@ -175,8 +176,25 @@ func (h *Host) SuccessRate() (external, localOrigin float64) {
 // ActiveRequests returns the requests in flight to the host.
 func (h *Host) ActiveRequests() int64 { return h.Stats.RqActive.Load() }
 
-// HashKey returns the key consistent-hash balancers place the host by: its address.
-func (h *Host) HashKey() string { return h.Address().String() }
+// HashKey returns the key consistent-hash balancers place the host by, as Envoy: the
+// endpoint's "envoy.lb" hash_key metadata, else its hostname with
+// use_hostname_for_hashing, else its address. It is fixed when the host is made.
+func (h *Host) HashKey() string {
+	if h.hashKey != "" {
+		return h.hashKey
+	}
+	return h.Address().String()
+}
+
+// setHashKey chooses the host's hash key from its endpoint (see HashKey).
+func (h *Host) setHashKey(ep endpoint) {
+	switch {
+	case ep.hashKey != "":
+		h.hashKey = ep.hashKey
+	case h.cluster.lbOpts.UseHostnameForHashing && ep.hostname != "":
+		h.hashKey = ep.hostname
+	}
+}
 
 // Cluster returns the cluster the host belongs to.
 func (h *Host) Cluster() *Cluster { return h.cluster }
