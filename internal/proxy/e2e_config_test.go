@@ -142,3 +142,15 @@ func TestUnsupportedClusterFields(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP3CodecRejected: an HTTP/3 connection manager is an error naming the field,
+// not an HTTP/1-or-2 one in disguise.
+func TestHTTP3CodecRejected(t *testing.T) {
+	t.Parallel()
+	b := bootstrapOf(t, hcmListener("l", echoRoute, "codec_type: HTTP3"), staticCluster("echo", "", "127.0.0.1:1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := proxy.New(ctx, b, proxy.Options{}); err == nil || !strings.Contains(err.Error(), "codec_type: HTTP3") {
+		t.Errorf("error %v, want one naming codec_type: HTTP3", err)
+	}
+}

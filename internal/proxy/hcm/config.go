@@ -91,6 +91,9 @@ type Manager struct {
 
 // New builds a connection manager from its config.
 func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, error) {
+	if cfg.GetCodecType() == hcmv3.HttpConnectionManager_HTTP3 {
+		return nil, fmt.Errorf("codec_type: HTTP3 is not supported by weft (AUTO, HTTP1, HTTP2)")
+	}
 	scope := deps.Stats.Scope("http." + cfg.GetStatPrefix() + ".")
 	m := &Manager{
 		codec:              cfg.GetCodecType(),

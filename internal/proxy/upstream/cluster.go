@@ -11,6 +11,7 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 
 	"github.com/weftmesh/weft/internal/proxy/connpool"
 	"github.com/weftmesh/weft/internal/proxy/lb"
@@ -315,6 +316,15 @@ func (c *Cluster) hostFor(existing map[netip.AddrPort]*Host, ep endpoint, addr n
 }
 
 // setEndpoints installs resolved endpoints (STATIC and EDS), reusing hosts that stay.
+// setPolicy takes an EDS assignment's policy: its overprovisioning factor and
+// weighted priority health apply to the balancer from the next membership on.
+func (c *Cluster) setPolicy(p *endpointv3.ClusterLoadAssignment_Policy) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lbOpts.OverprovisioningFactor = p.GetOverprovisioningFactor().GetValue()
+	c.lbOpts.WeightedPriorityHealth = p.GetWeightedPriorityHealth()
+}
+
 func (c *Cluster) setEndpoints(eps []endpoint) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

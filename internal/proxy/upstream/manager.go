@@ -168,6 +168,7 @@ func (m *Manager) initHosts(ctx context.Context, c *Cluster, old *Cluster) error
 		if err != nil {
 			return err
 		}
+		c.setPolicy(cla.GetPolicy())
 		return c.setEndpoints(eps)
 	}
 	eps, err := parseEndpoints(cfg.GetLoadAssignment())
@@ -210,6 +211,7 @@ func (m *Manager) SetEndpoints(cla *endpointv3.ClusterLoadAssignment) error {
 	for _, c := range *m.clusters.Load() {
 		if c.kind == kindEDS && edsName(c.config) == cla.GetClusterName() {
 			c.info.UpdateAttempt.Inc()
+			c.setPolicy(cla.GetPolicy())
 			if err := c.setEndpoints(eps); err != nil {
 				c.info.UpdateFailure.Inc()
 				return err

@@ -13,6 +13,7 @@ import (
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/weftmesh/weft/internal/proxy/config"
 	"github.com/weftmesh/weft/internal/proxy/lb"
@@ -151,6 +152,19 @@ endpoints:
 	m.SetEndpoints(cla)
 	if cl.Hosts()[0] != first {
 		t.Error("host object replaced by an identical update")
+	}
+	// The assignment's overprovisioning factor applies: at 2.0, half of priority 0 is
+	// enough for all the load.
+	cla.Policy = &endpointv3.ClusterLoadAssignment_Policy{OverprovisioningFactor: wrapperspb.UInt32(200)}
+	if err := m.SetEndpoints(cla); err != nil {
+		t.Fatal(err)
+	}
+	clear(counts)
+	for i := 0; i < 1000; i++ {
+		counts[cl.Pick(lb.Context{}).Address().String()]++
+	}
+	if counts["10.1.0.1:9080"] != 1000 {
+		t.Errorf("pick counts %v with overprovisioning_factor 200, want all on 10.1.0.1", counts)
 	}
 }
 
