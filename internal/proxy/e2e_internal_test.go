@@ -21,7 +21,8 @@ func TestInternalOrigin(t *testing.T) {
 		l := hcmListener(name, echoRoute, extra)
 		return strings.Replace(l, "            name: local\n", "            name: local\n            internal_only_headers: [x-secret]\n", 1)
 	}
-	b := bootstrapOf(t, listener("edge", "use_remote_address: true")+listener("mesh", ""),
+	b := bootstrapOf(t, listener("edge", "use_remote_address: true")+listener("mesh", "")+
+		listener("hops", "use_remote_address: true\nxff_num_trusted_hops: 1"),
 		staticCluster("echo", "", up.Listener.Addr().String()))
 	p := startProxy(t, b, proxy.Options{})
 
@@ -30,12 +31,14 @@ func TestInternalOrigin(t *testing.T) {
 		internal      bool
 		keepEdgeOnly  bool
 		keepRequestID bool
+		external      string // x-envoy-external-address: set at the edge, passed on elsewhere
 	}{
-		{"edge", "", true, true, true},               // loopback, no XFF: internal
-		{"edge", "203.0.113.7", false, false, false}, // XFF at the edge: external
-		{"mesh", "10.1.2.3", true, true, true},       // one internal address in XFF
-		{"mesh", "203.0.113.7", false, true, true},   // external, but not at the edge
-		{"mesh", "", false, true, true},              // no XFF: not internal
+		{"edge", "", true, true, true, "spoofed"},                                 // loopback, no XFF: internal
+		{"edge", "203.0.113.7", false, false, false, "127.0.0.1"},                 // XFF at the edge: external
+		{"hops", "198.51.100.1, 203.0.113.7", false, false, false, "203.0.113.7"}, // one trusted hop
+		{"mesh", "10.1.2.3", true, true, true, "spoofed"},                         // one internal address in XFF
+		{"mesh", "203.0.113.7", false, true, true, "spoofed"},                     // external, but not at the edge
+		{"mesh", "", false, true, true, "spoofed"},                                // no XFF: not internal
 	}
 	for _, tc := range cases {
 		req, _ := http.NewRequest("GET", listenerURL(t, p, tc.listener)+"/", nil)
@@ -43,6 +46,7 @@ func TestInternalOrigin(t *testing.T) {
 		req.Header.Set("X-Secret", "s")
 		req.Header.Set("X-Envoy-Force-Trace", "true")
 		req.Header.Set("X-Request-Id", "chosen-by-client")
+		req.Header.Set("X-Envoy-External-Address", "spoofed")
 		if tc.xff != "" {
 			req.Header.Set("X-Forwarded-For", tc.xff)
 		}
@@ -56,6 +60,9 @@ func TestInternalOrigin(t *testing.T) {
 		}
 		if _, ok := e.Headers["X-Envoy-Force-Trace"]; ok != tc.keepEdgeOnly {
 			t.Errorf("%s: x-envoy-force-trace (edge-only) kept=%v, want %v", name, ok, tc.keepEdgeOnly)
+		}
+		if got := e.Headers["X-Envoy-External-Address"]; got != tc.external {
+			t.Errorf("%s: x-envoy-external-address = %q, want %q", name, got, tc.external)
 		}
 		if got := e.Headers["X-Request-Id"]; (got == "chosen-by-client") != tc.keepRequestID || got == "" {
 			t.Errorf("%s: x-request-id = %q, want the client's kept=%v", name, got, tc.keepRequestID)

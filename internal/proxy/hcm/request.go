@@ -36,6 +36,16 @@ func (m *Manager) prepareRequest(s *httpfilter.Stream, c *netfilter.Conn) {
 		m.cleanInternalHeaders(h, edge)
 	}
 	if m.useRemoteAddress {
+		// With trusted hops in front, the client is the Nth address from the right of
+		// x-forwarded-for (before weft appends to it), as in Envoy.
+		if m.xffTrustedHops > 0 && hasXFF {
+			if a, ok := clientFromXFF(xff, m.xffTrustedHops-1); ok {
+				s.Info.Downstream.RemoteAddress = netip.AddrPortFrom(a, 0)
+			}
+		}
+		if edge && s.Info.Downstream.RemoteAddress.IsValid() {
+			h.Set("x-envoy-external-address", s.Info.Downstream.RemoteAddress.Addr().String())
+		}
 		if !m.skipXffAppend && remote.IsValid() {
 			ip := remote.Addr().String()
 			if hasXFF {
