@@ -440,3 +440,35 @@ func TestDelayedClose(t *testing.T) {
 		t.Errorf("read %q, %v; want the whole response, then EOF", out, err)
 	}
 }
+
+// TestServerHeader: server_header_transformation, as Envoy: OVERWRITE (the default)
+// puts server_name over the upstream's header, PASS_THROUGH leaves the upstream's,
+// APPEND_IF_ABSENT sets server_name only where the upstream sent none (here a local
+// reply, which has no upstream).
+func TestServerHeader(t *testing.T) {
+	t.Parallel()
+	up := echoServer(t) // answers with server: echo
+	routes := `
+- match: {prefix: "/up"}
+  route: {cluster: echo}
+- match: {prefix: "/local"}
+  direct_response: {status: 200}`
+	for _, tc := range []struct{ extra, up, local string }{
+		{"server_name: weft-test", "weft-test", "weft-test"},
+		{"server_name: weft-test\nserver_header_transformation: PASS_THROUGH", "echo", ""},
+		{"server_name: weft-test\nserver_header_transformation: APPEND_IF_ABSENT", "echo", "weft-test"},
+	} {
+		b := bootstrapOf(t, hcmListener("l", routes, tc.extra), staticCluster("echo", "", up.Listener.Addr().String()))
+		p := startProxy(t, b, proxy.Options{})
+		for path, want := range map[string]string{"/up": tc.up, "/local": tc.local} {
+			resp, err := http.Get(listenerURL(t, p, "l") + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Get("Server"); got != want {
+				t.Errorf("%q, %s: server %q, want %q", tc.extra, path, got, want)
+			}
+		}
+	}
+}

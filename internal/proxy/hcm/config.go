@@ -58,7 +58,7 @@ type Manager struct {
 	loggers   []httpfilter.Logger
 	accessLog accesslog.Logger
 
-	server             string // "" passes the upstream's server header through
+	server             httpfilter.Server
 	generateRequestID  bool
 	preserveExternalID bool
 	useRemoteAddress   bool
@@ -98,7 +98,7 @@ func New(cfg *hcmv3.HttpConnectionManager, deps *netfilter.Deps) (*Manager, erro
 	m := &Manager{
 		codec:              cfg.GetCodecType(),
 		stats:              newStats(scope).withListener(deps.ListenerScope.Scope("http." + cfg.GetStatPrefix() + ".")),
-		server:             "envoy",
+		server:             httpfilter.Server{Name: "envoy"},
 		generateRequestID:  cfg.GetGenerateRequestId() == nil || cfg.GetGenerateRequestId().GetValue(),
 		preserveExternalID: cfg.GetPreserveExternalRequestId(),
 		useRemoteAddress:   cfg.GetUseRemoteAddress().GetValue(),
@@ -194,13 +194,13 @@ func (m *Manager) upgrades(cfg *hcmv3.HttpConnectionManager) error {
 
 func (m *Manager) serverHeader(cfg *hcmv3.HttpConnectionManager) {
 	if n := cfg.GetServerName(); n != "" {
-		m.server = n
+		m.server.Name = n
 	}
 	switch cfg.GetServerHeaderTransformation() {
 	case hcmv3.HttpConnectionManager_PASS_THROUGH:
-		m.server = ""
+		m.server.Name = ""
 	case hcmv3.HttpConnectionManager_APPEND_IF_ABSENT:
-		m.server = "" // the router adds it when the upstream did not send one
+		m.server.IfAbsent = true
 	}
 }
 

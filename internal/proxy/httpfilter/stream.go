@@ -65,6 +65,14 @@ func (e *TimeoutError) Error() string { return "downstream " + e.Details }
 // Timeout reports true: the error is a timeout.
 func (e *TimeoutError) Timeout() bool { return true }
 
+// Server is what the connection manager does with the response's server header:
+// nothing (Name ""), set it to Name (OVERWRITE), or set it only when the upstream sent
+// none (IfAbsent: APPEND_IF_ABSENT).
+type Server struct {
+	Name     string
+	IfAbsent bool
+}
+
 // Stream is one request/response exchange as filters see it. The connection manager
 // owns it and reuses it for the next request on an HTTP/1 connection, so filters must
 // not keep it after DecodeHeaders returns.
@@ -97,13 +105,13 @@ type Stream struct {
 	abort    *Abort
 	w        ResponseWriter
 	encoders []Encoder
-	server   string
+	server   Server
 	sent     bool
 	rematch  func(*Stream) *route.Entry
 }
 
 // Init prepares the stream for a new request. The connection manager calls it.
-func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder, server string, rematch func(*Stream) *route.Entry) {
+func (s *Stream) Init(ctx context.Context, w ResponseWriter, encoders []Encoder, server Server, rematch func(*Stream) *route.Entry) {
 	s.Ctx, s.w, s.encoders, s.server, s.rematch = ctx, w, encoders, server, rematch
 	s.Body, s.Route, s.sent, s.DownstreamErr = nil, nil, false, nil
 	s.resp.Reset()
@@ -167,8 +175,12 @@ func (s *Stream) SendHeaders(h *header.Map, end bool) error {
 	for i := len(s.encoders) - 1; i >= 0; i-- {
 		s.encoders[i].EncodeHeaders(s, h)
 	}
-	if s.server != "" {
-		h.Set("server", s.server)
+	switch {
+	case s.server.Name == "":
+	case s.server.IfAbsent:
+		h.SetDefault("server", s.server.Name)
+	default:
+		h.Set("server", s.server.Name)
 	}
 	s.Info.ResponseCode, _ = strconv.Atoi(h.Get(header.Status))
 	s.Info.ResponseHeaders = h

@@ -89,7 +89,7 @@ func (h *harness) run(ctx context.Context, rt *route.Entry, kv ...string) (httpf
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	s.Init(ctx, w, nil, "", nil)
+	s.Init(ctx, w, nil, httpfilter.Server{}, nil)
 	s.Request = header.Of(append([]string{":method", "GET", ":path", "/", ":authority", "svc"}, kv...)...)
 	s.Route = rt
 	return h.f.DecodeHeaders(s), s, w

@@ -89,7 +89,7 @@ func newHarness(t *testing.T, yaml string, rt *runtime.Store) *harness {
 func (h *harness) run(rt *route.Entry, kv ...string) (httpfilter.Status, *httpfilter.Stream, *recorder) {
 	s := &httpfilter.Stream{}
 	w := &recorder{}
-	s.Init(context.Background(), w, []httpfilter.Encoder{h.f}, "", nil)
+	s.Init(context.Background(), w, []httpfilter.Encoder{h.f}, httpfilter.Server{}, nil)
 	s.Request = header.Of(append([]string{":method", "GET", ":path", "/", ":authority", "svc"}, kv...)...)
 	s.Info.Downstream.RemoteAddress = netip.MustParseAddrPort("10.1.2.3:5555")
 	s.Route = rt
